@@ -1,0 +1,1 @@
+"""Subcommands of ``pflow-geo``; see :mod:`pflow_geo.cli`."""

@@ -1,0 +1,94 @@
+"""Open ROOT files and trees with errors that say what is wrong and what to do."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import uproot
+
+from ..errors import MLTreeInputError
+
+__all__ = ["open_root_file", "get_tree", "tree_branch_names", "read_branches", "is_rntuple"]
+
+_ROOT_MAGIC = b"root"
+
+
+def open_root_file(path: str | os.PathLike[str]) -> Any:
+    """Open a ROOT file with uproot, raising MLTreeInputError for a missing, non-ROOT or damaged file."""
+    path = Path(path)
+    if not path.exists():
+        raise MLTreeInputError(path, "file not found", hint="check the path; simulated files are made with `pflow-geo simulate`")
+    if path.is_dir():
+        raise MLTreeInputError(path, "expected a ROOT file but found a directory", hint="pass the .root file itself")
+    with open(path, "rb") as stream:
+        magic = stream.read(4)
+    if magic != _ROOT_MAGIC:
+        raise MLTreeInputError(
+            path,
+            f"not a ROOT file: it starts with {magic!r} instead of {_ROOT_MAGIC!r}",
+            hint="pass an MLTree ROOT file; the file may be a different format or empty",
+        )
+    try:
+        return uproot.open(path)
+    except Exception as error:  # uproot raises many types for a damaged header
+        raise MLTreeInputError(
+            path,
+            f"cannot open the ROOT file ({type(error).__name__}: {error})",
+            hint="the file is probably truncated or corrupt; copy or produce it again",
+        ) from error
+
+
+def get_tree(root_file: Any, name: str, path: str | os.PathLike[str]) -> Any:
+    """Return the TTree or RNTuple ``name`` from an open file, or raise MLTreeInputError naming the trees present."""
+    try:
+        keys = root_file.keys(cycle=False)
+    except Exception as error:
+        raise MLTreeInputError(
+            path,
+            f"cannot read the list of objects ({type(error).__name__}: {error})",
+            hint="the file is probably truncated or corrupt; copy or produce it again",
+        ) from error
+    if name not in keys:
+        present = ", ".join(sorted(set(keys))) or "none"
+        raise MLTreeInputError(
+            path,
+            f"tree {name!r} not found; objects present: {present}",
+            item=name,
+            hint=f"pass a file that contains {name!r}" + (" or give the geometry file separately" if name == "CellGeo" else ""),
+        )
+    try:
+        return root_file[name]
+    except Exception as error:
+        raise MLTreeInputError(
+            path,
+            f"cannot read tree {name!r} ({type(error).__name__}: {error})",
+            item=name,
+            hint="the file is probably truncated or corrupt; copy or produce it again",
+        ) from error
+
+
+def is_rntuple(tree: Any) -> bool:
+    """Return True for an RNTuple, False for a TTree."""
+    return "RNTuple" in type(tree).__name__
+
+
+def tree_branch_names(tree: Any) -> set[str]:
+    """Return the top-level branch (TTree) or field (RNTuple) names of a tree."""
+    if is_rntuple(tree):
+        return set(tree.keys())
+    return set(tree.keys(recursive=False))
+
+
+def read_branches(tree: Any, branches: list[str], path: str | os.PathLike[str], entry_start: int | None = None, entry_stop: int | None = None) -> Any:
+    """Read branches into an awkward record array, raising MLTreeInputError when the data cannot be decoded."""
+    try:
+        return tree.arrays(branches, entry_start=entry_start, entry_stop=entry_stop, library="ak")
+    except Exception as error:  # decompression, truncated baskets and pages
+        raise MLTreeInputError(
+            path,
+            f"cannot read entries {entry_start}..{entry_stop} of {tree.name!r} ({type(error).__name__}: {error})",
+            item=tree.name,
+            hint="the file is probably truncated or corrupt; copy or produce it again",
+        ) from error

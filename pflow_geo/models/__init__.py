@@ -1,0 +1,5 @@
+"""Point-cloud segmentation models behind one contract; see :mod:`pflow_geo.models.registry`."""
+
+from .registry import available_models, build_model, get_model_class, register_model
+
+__all__ = ["available_models", "build_model", "get_model_class", "register_model"]
