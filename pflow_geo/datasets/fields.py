@@ -14,6 +14,12 @@ Every cloud is a PyG ``Data`` object with these tensors (``N`` points):
   the cell's truth energy from the focus particle, from other charged
   particles and from neutral particles; 0 for non-cells.
 * ``cell_id`` ``[N]`` int64: the cell identifier, -1 for non-cells.
+* ``cluster`` ``[N]`` int64: index within the event of the first topo-cluster
+  holding the cell, -1 for non-cells.
+* ``layer`` ``[N]`` int64: ATLAS sampling id of the cell or of the track
+  intersection, -1 for padding.
+* ``delta_r`` ``[N]`` float32: angular distance of the point to the focus
+  track's reference direction.
 * Per cloud, shape ``[1]``: ``event_number``, ``entry``, ``track_index``,
   ``track_pt`` (GeV), ``track_eta``, ``track_phi`` (radians, at the reference
   layer), ``focus_truth_energy`` (GeV, total truth energy of the focus

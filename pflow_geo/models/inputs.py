@@ -1,0 +1,75 @@
+"""Shared input encoding: turns the raw feature columns of ``data.x`` into network inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ..datasets.fields import Category
+
+__all__ = ["PointFeatureEncoder"]
+
+_NUM_SAMPLINGS = 24
+_LENGTH_COLUMNS = ("x", "y", "z", "distance")  # mm
+_ANGLE_COLUMNS = ("delta_eta", "delta_phi")
+
+
+class PointFeatureEncoder(nn.Module):
+    """Scale and expand the columns of ``data.x`` into a fixed-width input vector.
+
+    Lengths (x, y, z, distance) go from mm to m; ``category`` becomes a
+    one-hot over the three real categories (all zeros for padding); ``layer``
+    becomes a one-hot over the 24 ATLAS samplings; ``delta_eta`` and
+    ``delta_phi`` are multiplied by 10 so that the 0.2 cone spans about 2;
+    ``significance`` becomes ``sign(s) * ln(1 + |s|)``; other columns,
+    including the already rescaled ``energy``, pass through unchanged.
+
+    Args:
+        feature_names: Names of the columns of ``data.x``, in order.
+
+    Shapes:
+        - input: ``[num_points, len(feature_names)]``
+        - output: ``[num_points, out_channels]``
+    """
+
+    def __init__(self, feature_names: Sequence[str]) -> None:
+        super().__init__()
+        self.feature_names = tuple(feature_names)
+        if "category" not in self.feature_names:
+            raise ValueError(f"feature_names must contain 'category', got {self.feature_names}")
+        self._category = self.feature_names.index("category")
+        self._layer = self.feature_names.index("layer") if "layer" in self.feature_names else None
+        scale = torch.ones(len(self.feature_names))
+        for column, name in enumerate(self.feature_names):
+            if name in _LENGTH_COLUMNS:
+                scale[column] = 1e-3
+            elif name in _ANGLE_COLUMNS:
+                scale[column] = 10.0
+        self.register_buffer("scale", scale, persistent=False)
+        self._significance = self.feature_names.index("significance") if "significance" in self.feature_names else None
+        self._plain = [c for c in range(len(self.feature_names)) if c not in (self._category, self._layer)]
+        self.out_channels = len(self._plain) + 3 + (_NUM_SAMPLINGS if self._layer is not None else 0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scaled = x * self.scale
+        if self._significance is not None:
+            s = scaled[:, self._significance]
+            scaled = scaled.clone()
+            scaled[:, self._significance] = torch.sign(s) * torch.log1p(s.abs())
+        parts = [scaled[:, self._plain]]
+
+        category = x[:, self._category].round().long()
+        real = category != Category.PADDING
+        one_hot = torch.zeros(x.shape[0], 3, dtype=x.dtype, device=x.device)
+        one_hot[real, category[real].clamp(0, 2)] = 1.0
+        parts.append(one_hot)
+
+        if self._layer is not None:
+            layer = x[:, self._layer].round().long()
+            valid = (layer >= 0) & (layer < _NUM_SAMPLINGS) & real
+            layer_hot = torch.zeros(x.shape[0], _NUM_SAMPLINGS, dtype=x.dtype, device=x.device)
+            layer_hot[valid, layer[valid]] = 1.0
+            parts.append(layer_hot)
+        return torch.cat(parts, dim=1)
