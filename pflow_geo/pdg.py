@@ -29,7 +29,7 @@ def charge(pdg_id: np.ndarray | int) -> np.ndarray:
 
     Ids in the table above use it. Other hadrons follow the quark content of
     the PDG numbering scheme (mesons: digits n_q2 n_q3, baryons: n_q1 n_q2
-    n_q3, with up-type quarks at +2/3 and down-type quarks at -1/3). Ids that fit neither rule, such as nuclei or generator-internal
+    n_q3, with up-type quarks at +2/3 and down-type quarks at -1/3). Nuclei (10LZZZAAAI) get Z. Other ids, such as generator-internal
     codes, get charge 0.
     """
     pdg_id = np.asarray(pdg_id, dtype=np.int64)
@@ -52,4 +52,8 @@ def charge(pdg_id: np.ndarray | int) -> np.ndarray:
         meson = np.where(digits[1] % 2 == 1, q3 - q2, q2 - q3)
         thirds = np.where(baryon, q1 + q2 + q3, meson)
         result[other] = (thirds // 3) * sign[other]
+
+    # Nuclei are 10LZZZAAAI: the charge is ZZZ.
+    nucleus = magnitude >= 1_000_000_000
+    result[nucleus] = ((magnitude[nucleus] // 10_000) % 1000) * sign[nucleus]
     return result.astype(np.int8)
