@@ -1,0 +1,1 @@
+"""Physics evaluation: baselines, the per-cell prediction table and the report built from it."""
