@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 import torch
 from torch_geometric.data import Data
 
 from pflow_geo.datasets.fields import Category
+from pflow_geo.evaluation.predictions import TABLE_SCHEMA, probability_column
 from pflow_geo.geometry import Sampling, delta_r, layer_intersections
 
 
@@ -96,3 +98,27 @@ def make_cloud(
         track_phi=torch.tensor([track_phi], dtype=torch.float32),
         focus_truth_energy=torch.tensor([focus_truth_energy], dtype=torch.float32),
     )
+
+
+def make_table(columns: dict[str, list], probabilities: dict[str, list[float]]) -> pa.Table:
+    """Build a prediction table from per-row lists; columns not given get a neutral default.
+
+    Defaults: ``cell_id`` is the row number, ``layer`` EMB2, the track
+    intersection NaN and every other column 0.
+    """
+    num_rows = len(next(iter(probabilities.values())))
+    defaults = {
+        "cell_id": list(range(num_rows)),
+        "layer": [int(Sampling.EMB2)] * num_rows,
+        "track_layer_eta": [float("nan")] * num_rows,
+        "track_layer_phi": [float("nan")] * num_rows,
+    }
+    arrays = []
+    for field in TABLE_SCHEMA:
+        values = columns.get(field.name, defaults.get(field.name, [0] * num_rows))
+        arrays.append(pa.array(values, type=field.type))
+    fields = list(TABLE_SCHEMA)
+    for method, values in probabilities.items():
+        arrays.append(pa.array(values, type=pa.float32()))
+        fields.append(pa.field(probability_column(method), pa.float32()))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
