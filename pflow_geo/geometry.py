@@ -212,9 +212,10 @@ def eta_phi_z_to_cartesian(eta: Any, phi: Any, z: Any) -> tuple[Any, Any, Any]:
 
     The disc sits at ``+|z|`` for positive eta and at ``-|z|`` for negative
     eta; ``z`` is taken as a magnitude. ``eta = 0`` never crosses a disc and
-    gives an infinite radius.
+    gives an infinite radius. A NaN eta gives NaN for all three coordinates.
     """
-    signed_z = np.copysign(np.abs(z), eta)
+    # copysign would take the sign of a NaN eta and return a finite z.
+    signed_z = np.where(np.isnan(eta), np.nan, np.copysign(np.abs(z), eta))
     with np.errstate(divide="ignore", invalid="ignore"):
         r = signed_z / np.sinh(eta)
     return r * np.cos(phi), r * np.sin(phi), signed_z
@@ -242,7 +243,7 @@ def layer_intersections(layer_eta: Any, layer_phi: Any, sampling: Sampling | int
         known = ", ".join(s.name for s in SURFACES)
         raise ValueError(f"sampling {sampling.name} has no reference surface; known layers: {known}")
 
-    missing = (layer_eta < SENTINEL_THRESHOLD) | (layer_phi < SENTINEL_THRESHOLD)
+    missing = (layer_eta < SENTINEL_THRESHOLD) | (layer_phi < SENTINEL_THRESHOLD) | np.isnan(layer_eta) | np.isnan(layer_phi)
     eta = np.where(missing, np.nan, layer_eta)
     phi = np.where(missing, np.nan, layer_phi)
     if surface.barrel:

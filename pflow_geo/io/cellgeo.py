@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import awkward as ak
@@ -14,7 +15,7 @@ from ..geometry import cylindrical_to_cartesian
 from . import schema
 from .files import get_tree, open_root_file, read_branches, tree_branch_names
 
-__all__ = ["CellGeometry", "read_cell_geometry"]
+__all__ = ["CellGeometry", "read_cell_geometry", "missing_geo_branches"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class CellGeometry:
             or None when the file has no noise branch.
         extra: Other per-cell branches present in the file (cell sizes,
             volume and neighbour row indices), by branch name.
+        noise_branch: The branch ``noise`` was read from, or None.
     """
 
     path: str
@@ -48,6 +50,7 @@ class CellGeometry:
     z: np.ndarray
     noise: np.ndarray | None
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    noise_branch: str | None = None
 
     def __post_init__(self) -> None:
         order = np.argsort(self.id, kind="stable")
@@ -93,10 +96,8 @@ def read_cell_geometry(path: str | os.PathLike[str], root_file=None) -> CellGeom
     tree = get_tree(root_file, schema.CELL_GEO_TREE, path)
     present = tree_branch_names(tree)
 
-    missing = [name for name in schema.REQUIRED_GEO_BRANCHES if name not in present]
+    missing = missing_geo_branches(present)
     has_xyz = all(name in present for name in schema.GEO_XYZ)
-    if schema.GEO_RPERP not in present and not has_xyz:
-        missing.append(f"{schema.GEO_RPERP} (or {', '.join(schema.GEO_XYZ)})")
     if missing:
         raise MLTreeInputError(
             path,
@@ -160,4 +161,19 @@ def read_cell_geometry(path: str | os.PathLike[str], root_file=None) -> CellGeom
         z=z,
         noise=noise,
         extra=extra,
+        noise_branch=noise_branch,
     )
+
+
+def missing_geo_branches(present: Iterable[str]) -> list[str]:
+    """Return the required ``CellGeo`` branches that are not in ``present``.
+
+    The cell position needs ``cell_geo_rPerp`` or all of ``cell_geo_X``,
+    ``cell_geo_Y`` and ``cell_geo_Z``; when neither is there, the entry names both.
+    """
+    present = set(present)
+    missing = [name for name in schema.REQUIRED_GEO_BRANCHES if name not in present]
+    has_xyz = all(name in present for name in schema.GEO_XYZ)
+    if schema.GEO_RPERP not in present and not has_xyz:
+        missing.append(f"{schema.GEO_RPERP} (or {', '.join(schema.GEO_XYZ)})")
+    return missing

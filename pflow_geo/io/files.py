@@ -10,7 +10,7 @@ import uproot
 
 from ..errors import MLTreeInputError
 
-__all__ = ["open_root_file", "get_tree", "tree_branch_names", "read_branches", "is_rntuple"]
+__all__ = ["open_root_file", "list_objects", "get_tree", "tree_branch_names", "read_branches", "is_rntuple"]
 
 _ROOT_MAGIC = b"root"
 
@@ -35,21 +35,30 @@ def open_root_file(path: str | os.PathLike[str]) -> Any:
     except Exception as error:  # uproot raises many types for a damaged header
         raise MLTreeInputError(
             path,
-            f"cannot open the ROOT file ({type(error).__name__}: {error})",
+            f"cannot open the ROOT file ({_describe(error)})",
+            hint="the file is probably truncated or corrupt; copy or produce it again",
+        ) from error
+
+
+def list_objects(root_file: Any, path: str | os.PathLike[str]) -> dict[str, str]:
+    """Return the class name of each top-level object of an open file, e.g. ``{"EventTree": "TTree"}``.
+
+    Raises:
+        MLTreeInputError: If the list of objects cannot be read.
+    """
+    try:
+        return root_file.classnames(recursive=False, cycle=False)
+    except Exception as error:
+        raise MLTreeInputError(
+            path,
+            f"cannot read the list of objects ({_describe(error)})",
             hint="the file is probably truncated or corrupt; copy or produce it again",
         ) from error
 
 
 def get_tree(root_file: Any, name: str, path: str | os.PathLike[str]) -> Any:
     """Return the TTree or RNTuple ``name`` from an open file, or raise MLTreeInputError naming the trees present."""
-    try:
-        keys = root_file.keys(cycle=False)
-    except Exception as error:
-        raise MLTreeInputError(
-            path,
-            f"cannot read the list of objects ({type(error).__name__}: {error})",
-            hint="the file is probably truncated or corrupt; copy or produce it again",
-        ) from error
+    keys = list_objects(root_file, path)
     if name not in keys:
         present = ", ".join(sorted(set(keys))) or "none"
         raise MLTreeInputError(
@@ -59,14 +68,19 @@ def get_tree(root_file: Any, name: str, path: str | os.PathLike[str]) -> Any:
             hint=f"pass a file that contains {name!r}" + (" or give the geometry file separately" if name == "CellGeo" else ""),
         )
     try:
-        return root_file[name]
+        tree = root_file[name]
+        # Read the branch list and entry count now: in a truncated file the
+        # RNTuple footer or TTree metadata may be missing even though the key is not.
+        tree_branch_names(tree)
+        int(tree.num_entries)
     except Exception as error:
         raise MLTreeInputError(
             path,
-            f"cannot read tree {name!r} ({type(error).__name__}: {error})",
+            f"cannot read tree {name!r} ({_describe(error)})",
             item=name,
             hint="the file is probably truncated or corrupt; copy or produce it again",
         ) from error
+    return tree
 
 
 def is_rntuple(tree: Any) -> bool:
@@ -88,7 +102,12 @@ def read_branches(tree: Any, branches: list[str], path: str | os.PathLike[str], 
     except Exception as error:  # decompression, truncated baskets and pages
         raise MLTreeInputError(
             path,
-            f"cannot read entries {entry_start}..{entry_stop} of {tree.name!r} ({type(error).__name__}: {error})",
+            f"cannot read entries {entry_start}..{entry_stop} of {tree.name!r} ({_describe(error)})",
             item=tree.name,
             hint="the file is probably truncated or corrupt; copy or produce it again",
         ) from error
+
+
+def _describe(error: Exception) -> str:
+    """Return the error's type and message on one line (uproot messages span several)."""
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,13 +26,27 @@ from . import schema
 from .cellgeo import CellGeometry, read_cell_geometry
 from .files import get_tree, open_root_file, read_branches, tree_branch_names
 from .summary import ReadSummary
+from .units import check_units
 
-__all__ = ["EventChunk", "MLTreeReader"]
+__all__ = ["EventChunk", "MLTreeReader", "check_event_branches", "missing_event_branches"]
 
 log = logging.getLogger(__name__)
 
 EnergyUnit = Literal["MeV", "GeV"]
 _MEV_PER_UNIT = {"MeV": 1.0, "GeV": 1e3}
+
+# Keys ``(item, reason)`` of the ReadSummary counts for the known MLTree
+# pitfalls; ``pflow_geo.io.inspect`` reports them by these names.
+UNEQUAL_TRACK_VECTORS = ("event", "per-track vectors of unequal length")
+TRUTH_LIST_TRUNCATED = ("cluster", "per-cell truth list longer than the cell list, truncated")
+CELL_ENERGY_NOT_FINITE = ("cell", "energy is NaN or infinite")
+CELL_NOT_IN_GEOMETRY = ("cell", "cell ID not found in CellGeo")
+SHARED_CELL_MERGED = ("cell", "shared by several clusters, energies summed into one cell")
+TRUTH_ENERGY_NOT_FINITE = ("truth contribution", "energy is NaN or infinite")
+UNSIGNED_UNMATCHED_INDEX = ("track", "unsigned truth index 4294967295 read as unmatched (-1)")
+TRACK_NOT_FINITE = ("track", "pt, eta or phi is NaN or infinite")
+LAYER_SENTINEL = ("track layer", "no intersection (sentinel -1e9), treated as not crossed")
+LAYER_NOT_FINITE = ("track layer value", "NaN or infinite extrapolation, treated as not crossed")
 
 
 @dataclass
@@ -85,8 +99,9 @@ class MLTreeReader:
             :class:`CellGeometry` to share between readers.
         step_size: Number of events per chunk; peak memory grows linearly with it.
         truth_energy_unit: Unit of ``cluster_cell_hitsTruthE`` in the file. MLTree writes MeV.
-        check_units: Check on the first chunk that cell energies look like GeV and
-            truth energies like ``truth_energy_unit``, and raise otherwise.
+        check_units: Check on the first non-empty chunk that cell energies look
+            like GeV, truth energies like ``truth_energy_unit`` and the CellGeo
+            noise like MeV, and raise otherwise (see ``pflow_geo.io.units``).
 
     Raises:
         MLTreeInputError: For a missing or unreadable file, a missing tree or
@@ -119,26 +134,22 @@ class MLTreeReader:
         self.summary = ReadSummary()
 
         self._file = open_root_file(self.path)
-        self._tree = get_tree(self._file, schema.EVENT_TREE, self.path)
-        present = tree_branch_names(self._tree)
-        missing = [name for name in schema.REQUIRED_EVENT_BRANCHES if name not in present]
-        if missing:
-            raise MLTreeInputError(
-                self.path,
-                f"EventTree lacks {len(missing)} required branch(es): {', '.join(missing)}",
-                item=", ".join(missing),
-                hint="produce the ntuple with MLTree's Tracking, ClusterCells, ClusterCalibHits and "
-                "TruthParticlesPerCell options, or run `pflow-geo inspect` on it for details",
-            )
-        self._branches = [*schema.REQUIRED_EVENT_BRANCHES] + [b for b in schema.OPTIONAL_EVENT_BRANCHES if b in present]
-        self._present = present
+        try:
+            self._tree = get_tree(self._file, schema.EVENT_TREE, self.path)
+            present = tree_branch_names(self._tree)
+            check_event_branches(present, self.path)
+            self._branches = [*schema.REQUIRED_EVENT_BRANCHES] + [b for b in schema.OPTIONAL_EVENT_BRANCHES if b in present]
+            self._present = present
 
-        if isinstance(cell_geo, CellGeometry):
-            self.geometry = cell_geo
-        elif cell_geo is not None:
-            self.geometry = read_cell_geometry(cell_geo)
-        else:
-            self.geometry = read_cell_geometry(self.path, root_file=self._file)
+            if isinstance(cell_geo, CellGeometry):
+                self.geometry = cell_geo
+            elif cell_geo is not None:
+                self.geometry = read_cell_geometry(cell_geo)
+            else:
+                self.geometry = read_cell_geometry(self.path, root_file=self._file)
+        except BaseException:
+            self._file.close()
+            raise
         self._units_checked = not check_units
 
     @property
@@ -172,13 +183,45 @@ class MLTreeReader:
         self.summary.log(log, self.path)
 
     def read(self, entry_start: int, entry_stop: int) -> EventChunk:
-        """Read, validate and convert the events ``[entry_start, entry_stop)``."""
+        """Read, validate and convert the events ``[entry_start, entry_stop)``.
+
+        Raises:
+            MLTreeInputError: If the entries cannot be decoded, or if
+                ``check_units`` is set and a unit check fails on the first
+                non-empty chunk.
+        """
         arrays = read_branches(self._tree, self._branches, self.path, entry_start, entry_stop)
         chunk = _build_chunk(self, arrays, entry_start)
         if not self._units_checked and len(chunk):
-            _check_units(self, chunk)
+            for result in check_units(chunk, self.truth_energy_unit):
+                if result.error is not None:
+                    raise result.error
             self._units_checked = True
         return chunk
+
+
+def missing_event_branches(present: Iterable[str]) -> list[str]:
+    """Return the required ``EventTree`` branches that are not in ``present``, in schema order."""
+    present = set(present)
+    return [name for name in schema.REQUIRED_EVENT_BRANCHES if name not in present]
+
+
+def check_event_branches(present: Iterable[str], path: str | os.PathLike[str]) -> None:
+    """Raise MLTreeInputError listing every required ``EventTree`` branch missing from ``present``.
+
+    Args:
+        present: Branch names of the file's ``EventTree``.
+        path: The file, for the message.
+    """
+    missing = missing_event_branches(present)
+    if missing:
+        raise MLTreeInputError(
+            path,
+            f"EventTree lacks {len(missing)} required branch(es): {', '.join(missing)}",
+            item=", ".join(missing),
+            hint="produce the ntuple with MLTree's Tracking, ClusterCells, ClusterCalibHits and "
+            "TruthParticlesPerCell options, or run `pflow-geo inspect` on it for details",
+        )
 
 
 def _build_chunk(reader: MLTreeReader, arrays: ak.Array, entry_start: int) -> EventChunk:
@@ -221,7 +264,7 @@ def _valid_events(arrays: ak.Array, summary: ReadSummary) -> np.ndarray:
     # every later track. Such events are dropped, never realigned.
     track_branches = [b for b in arrays.fields if b.startswith("track")]
     lengths = np.stack([ak.to_numpy(ak.num(arrays[b], axis=1)) for b in track_branches])
-    reject(np.any(lengths != lengths[0], axis=0), "per-track vectors of unequal length")
+    reject(np.any(lengths != lengths[0], axis=0), UNEQUAL_TRACK_VECTORS[1])
     if schema.NUM_TRACKS in fields:
         reject(ak.to_numpy(arrays[schema.NUM_TRACKS]) != lengths[0], "nTrack differs from the track vector length")
 
@@ -268,7 +311,7 @@ def _build_cells(reader: MLTreeReader, arrays: ak.Array, summary: ReadSummary) -
     truth_energy = arrays[schema.CELL_TRUTH_ENERGY]
     longer = ak.to_numpy(ak.flatten(ak.num(truth_index, axis=2) > num_ids))
     if longer.any():
-        summary.correct("cluster", "per-cell truth list longer than the cell list, truncated", int(longer.sum()))
+        summary.correct(*TRUTH_LIST_TRUNCATED, int(longer.sum()))
         aligned = ak.local_index(truth_index, axis=2) < num_ids
         truth_index = truth_index[aligned]
         truth_energy = truth_energy[aligned]
@@ -294,9 +337,9 @@ def _build_cells(reader: MLTreeReader, arrays: ak.Array, summary: ReadSummary) -
     # Drop cells with a non-finite energy or an ID absent from CellGeo.
     geo_row = reader.geometry.rows(flat_id)
     finite = np.isfinite(flat_energy)
-    summary.skip("cell", "energy is NaN or infinite", int((~finite).sum()))
+    summary.skip(*CELL_ENERGY_NOT_FINITE, int((~finite).sum()))
     known = geo_row >= 0
-    summary.skip("cell", "cell ID not found in CellGeo", int((finite & ~known).sum()))
+    summary.skip(*CELL_NOT_IN_GEOMETRY, int((finite & ~known).sum()))
     if (~known).any():
         log.debug("%s: cell IDs not in CellGeo, e.g. %s", reader.path, flat_id[~known][:5].tolist())
     keep_cell = finite & known
@@ -305,7 +348,7 @@ def _build_cells(reader: MLTreeReader, arrays: ak.Array, summary: ReadSummary) -
     num_truth = _num_truth(arrays)
     contribution_event = event_of_cell[cell_of_contribution]
     finite_truth = np.isfinite(flat_truth_energy)
-    summary.skip("truth contribution", "energy is NaN or infinite", int((~finite_truth).sum()))
+    summary.skip(*TRUTH_ENERGY_NOT_FINITE, int((~finite_truth).sum()))
     in_range = (flat_truth_index >= 0) & (flat_truth_index < num_truth[contribution_event])
     summary.skip("truth contribution", "truth index outside the truth-particle list", int((finite_truth & ~in_range).sum()))
     keep_contribution = finite_truth & in_range & keep_cell[cell_of_contribution]
@@ -322,8 +365,8 @@ def _build_cells(reader: MLTreeReader, arrays: ak.Array, summary: ReadSummary) -
 
     merged = _merge_shared_cells(event_of_cell, flat_id, flat_energy, cell_of_contribution, flat_truth_index, flat_truth_energy)
     if merged is not None:
-        first, flat_energy, cell_of_contribution, flat_truth_index, flat_truth_energy, num_duplicates = merged
-        summary.correct("cell", "shared by several clusters, energies summed into one cell", num_duplicates)
+        first, flat_energy, cell_of_contribution, flat_truth_index, flat_truth_energy, num_shared = merged
+        summary.correct(*SHARED_CELL_MERGED, num_shared)
         event_of_cell = event_of_cell[first]
         flat_id = flat_id[first]
         flat_cluster = flat_cluster[first]
@@ -371,8 +414,8 @@ def _merge_shared_cells(
 
     Returns None when no cell is shared. Otherwise returns the index of each
     merged cell's first copy, the summed energies, the re-indexed truth
-    contributions (cell, truth index, energy), and the number of copies
-    removed. Merged cells keep the order of their first copies.
+    contributions (cell, truth index, energy), and the number of cells that
+    had more than one copy. Merged cells keep the order of their first copies.
     """
     order = np.lexsort((cell_id, event))
     same = (event[order][1:] == event[order][:-1]) & (cell_id[order][1:] == cell_id[order][:-1])
@@ -407,7 +450,7 @@ def _merge_shared_cells(
         sorted_group[pair_starts],
         sorted_index[pair_starts],
         merged_energy,
-        int(same.sum()),
+        int(np.count_nonzero(np.diff(np.append(run_starts, len(order))) > 1)),
     )
 
 
@@ -428,7 +471,7 @@ def _build_tracks(reader: MLTreeReader, arrays: ak.Array, summary: ReadSummary) 
     flat_index = ak.to_numpy(ak.flatten(raw_index))
     if flat_index.dtype.kind == "u":
         unsigned_unmatched = flat_index == schema.UNSIGNED_UNMATCHED
-        summary.correct("track", "unsigned truth index 4294967295 read as unmatched (-1)", int(unsigned_unmatched.sum()))
+        summary.correct(*UNSIGNED_UNMATCHED_INDEX, int(unsigned_unmatched.sum()))
         flat_index = np.where(unsigned_unmatched, -1, flat_index.astype(np.int64))
     flat_index = flat_index.astype(np.int64)
     event_of_track = np.repeat(np.arange(len(arrays)), ak.to_numpy(counts))
@@ -439,6 +482,7 @@ def _build_tracks(reader: MLTreeReader, arrays: ak.Array, summary: ReadSummary) 
     num_tracks = len(flat_index)
     layer_eta = np.full((num_tracks, len(EXTRAPOLATION_LAYERS)), np.nan, dtype=np.float32)
     layer_phi = np.full_like(layer_eta, np.nan)
+    sentinel = np.zeros(layer_eta.shape, dtype=bool)
     non_finite = 0
     for column, layer in enumerate(EXTRAPOLATION_LAYERS):
         for name, target in ((f"trackEta_{layer.name}", layer_eta), (f"trackPhi_{layer.name}", layer_phi)):
@@ -446,13 +490,16 @@ def _build_tracks(reader: MLTreeReader, arrays: ak.Array, summary: ReadSummary) 
                 continue
             values = ak.to_numpy(ak.flatten(arrays[name])).astype(np.float32)
             bad = ~np.isfinite(values)
+            below = ~bad & (values < SENTINEL_THRESHOLD)
             non_finite += int(bad.sum())
-            target[:, column] = np.where(bad | (values < SENTINEL_THRESHOLD), np.nan, values)
+            sentinel[:, column] |= below
+            target[:, column] = np.where(bad | below, np.nan, values)
     # A layer counts as crossed only when both its eta and phi are valid.
     missing = np.isnan(layer_eta) | np.isnan(layer_phi)
     layer_eta[missing] = np.nan
     layer_phi[missing] = np.nan
-    summary.correct("track layer value", "NaN or infinite extrapolation, treated as not crossed", non_finite)
+    summary.correct(*LAYER_SENTINEL, int(sentinel.sum()))
+    summary.correct(*LAYER_NOT_FINITE, non_finite)
 
     columns = {
         "index": ak.to_numpy(ak.flatten(ak.local_index(arrays["trackPt"], axis=1))).astype(np.int32),
@@ -462,7 +509,7 @@ def _build_tracks(reader: MLTreeReader, arrays: ak.Array, summary: ReadSummary) 
         "truth_index": flat_index,
     }
     finite = np.isfinite(columns["pt"]) & np.isfinite(columns["eta"]) & np.isfinite(columns["phi"])
-    summary.skip("track", "pt, eta or phi is NaN or infinite", int((~finite).sum()))
+    summary.skip(*TRACK_NOT_FINITE, int((~finite).sum()))
 
     columns = {name: values[finite] for name, values in columns.items()}
     columns["layer_eta"] = ak.from_numpy(layer_eta[finite], regulararray=True)
@@ -488,39 +535,3 @@ def _build_truth(reader: MLTreeReader, arrays: ak.Array) -> ak.Array:
         if branch in arrays.fields and ak.all(ak.num(arrays[branch], axis=1) == ak.num(columns["pdg_id"], axis=1)):
             columns[name] = arrays[branch]
     return ak.zip(columns)
-
-
-def _check_units(reader: MLTreeReader, chunk: EventChunk) -> None:
-    """Raise MLTreeInputError when cell or truth energies are clearly not in the declared units.
-
-    Cell energies are EM-scale GeV above the 5 MeV cut, so their median is well
-    below 20; in MeV it would be above 5. The total truth energy of a cell is
-    the calibration-hit energy, about one to a few times the EM-scale signal,
-    so with a correct unit the ratio of the two is of order 1 (after the
-    conversion to GeV done here), not of order 1000 or 1/1000.
-    """
-    energy = ak.to_numpy(ak.flatten(chunk.cells.energy))
-    if len(energy) < 20:
-        return
-    median_energy = float(np.median(energy))
-    if median_energy > 20.0:
-        raise MLTreeInputError(
-            reader.path,
-            f"cluster_cell_E looks like MeV: the median cell energy is {median_energy:.4g}, expected GeV values well below 20",
-            item=schema.CELL_ENERGY,
-            hint="MLTree stores cluster_cell_E in GeV; convert the file, or pass check_units=False if this is intended",
-        )
-    truth_total = ak.to_numpy(ak.flatten(ak.sum(chunk.cells.truth_energy, axis=2)))
-    selected = (energy > 0.1) & (truth_total > 0)
-    if selected.sum() < 20:
-        return
-    ratio = float(np.median(truth_total[selected] / energy[selected]))
-    if ratio > 50.0 or ratio < 0.02:
-        actual = "GeV" if ratio < 0.02 and reader.truth_energy_unit == "MeV" else "MeV" if ratio > 50.0 else reader.truth_energy_unit
-        raise MLTreeInputError(
-            reader.path,
-            f"cluster_cell_hitsTruthE does not look like {reader.truth_energy_unit}: the median ratio of a cell's "
-            f"truth energy to its energy is {ratio:.4g} after conversion, expected about 1 to 3",
-            item=schema.CELL_TRUTH_ENERGY,
-            hint=f"pass truth_energy_unit={actual!r} (command line: --truth-energy-unit {actual})",
-        )

@@ -86,6 +86,8 @@ GEO_NEIGHBOURS = (
     "cell_geo_nextSuperCalo",
 )
 REQUIRED_GEO_BRANCHES: tuple[str, ...] = (GEO_ID, GEO_SAMPLING, GEO_ETA, GEO_PHI)
+# Besides these, the cell position needs GEO_RPERP or all of GEO_XYZ.
+OPTIONAL_GEO_BRANCHES: tuple[str, ...] = (GEO_RPERP, *GEO_XYZ, *GEO_NOISE, *GEO_OPTIONAL, *GEO_NEIGHBOURS)
 
 # trackTruthParticleIndex was vector<unsigned int> before 2024-01, where
 # "no match" was written as 2**32 - 1.
