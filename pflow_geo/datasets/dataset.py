@@ -121,6 +121,7 @@ class TrackCloudDataset(InMemoryDataset):
         self._files = [os.fspath(Path(f).resolve()) for f in files] if files is not None else None
         self._root = os.fspath(root)
         self.truncation: TruncationStats | None = None
+        self._content_hash: str | None = None
         super().__init__(root, transform, pre_transform, pre_filter, log=log, force_reload=force_reload)
         self._load_split()
 
@@ -180,7 +181,17 @@ class TrackCloudDataset(InMemoryDataset):
     # ------------------------------------------------------------------ content identity
     @property
     def content_hash(self) -> str:
-        """Hash of everything that changes the processed clouds (16 hex digits)."""
+        """Hash of everything that changes the processed clouds (16 hex digits).
+
+        Computed on first use, after the raw files exist, and then kept, so
+        the dataset keeps pointing at the data it loaded even if an input file
+        changes later.
+        """
+        if self._content_hash is None:
+            self._content_hash = self._compute_content_hash()
+        return self._content_hash
+
+    def _compute_content_hash(self) -> str:
         identity = {
             "format_version": FORMAT_VERSION,
             "cloud_config": self.cloud_config.to_dict(),
