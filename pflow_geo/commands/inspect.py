@@ -7,13 +7,14 @@ import json
 import sys
 
 DESCRIPTION = (
-    "Check an MLTree file: list its trees (TTree or RNTuple), entry counts and branches, "
-    "the required branches that are missing and the optional ones that are present; "
-    "read the first events to count the known MLTree pitfalls (truth lists longer than "
-    "cell lists, unsigned truth indices, per-track vectors of unequal length, -1e9 layer "
-    "sentinels, cells shared by clusters, cell IDs missing from CellGeo, NaN or infinite "
-    "values) and to check the energy units. Exits with status 0 when the file is usable "
-    "and 1 when it is not."
+    "Check an MLTree file before processing it. The report lists the trees (TTree or RNTuple) "
+    "with their entry counts and branches, the required branches that are missing and the "
+    "optional ones that are present. It then reads the first events and counts the known "
+    "MLTree pitfalls: truth lists longer than cell lists, unsigned truth indices, per-track "
+    "vectors of unequal length, -1e9 layer sentinels, cells shared by clusters, cell IDs "
+    "missing from CellGeo, and NaN or infinite values. It also checks that cell energies are "
+    "in GeV and that truth energies and noise are in MeV. "
+    "Exits with status 0 when the file is usable and 1 when it is not."
 )
 
 # Same number as pflow_geo.io.inspect.DEFAULT_NUM_EVENTS, which is not
