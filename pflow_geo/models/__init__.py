@@ -2,4 +2,7 @@
 
 from .registry import available_models, build_model, get_model_class, register_model
 
+# Imported for their @register_model side effect.
+from . import pointnet  # noqa: E402,F401
+
 __all__ = ["available_models", "build_model", "get_model_class", "register_model"]

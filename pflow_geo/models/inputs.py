@@ -14,6 +14,7 @@ __all__ = ["PointFeatureEncoder"]
 _NUM_SAMPLINGS = 24
 _LENGTH_COLUMNS = ("x", "y", "z", "distance")  # mm
 _ANGLE_COLUMNS = ("delta_eta", "delta_phi")
+_REAL_CATEGORIES = (Category.FOCUS_TRACK, Category.CELL, Category.OTHER_TRACK)
 
 
 class PointFeatureEncoder(nn.Module):
@@ -25,9 +26,19 @@ class PointFeatureEncoder(nn.Module):
     ``delta_phi`` are multiplied by 10 so that the 0.2 cone spans about 2;
     ``significance`` becomes ``sign(s) * ln(1 + |s|)``; other columns,
     including the already rescaled ``energy``, pass through unchanged.
+    Padding points (``category`` column -1) encode to all zeros, so that NaN
+    or arbitrary values in padding rows cannot reach the network or its
+    gradients.
 
     Args:
         feature_names: Names of the columns of ``data.x``, in order.
+
+    Attributes:
+        out_channels: Width of the encoded vector.
+        output_names: Name of each output column: the passed-through input
+            names, then ``category_focus_track``, ``category_cell``,
+            ``category_other_track``, then ``layer_0`` to ``layer_23`` when
+            ``layer`` is an input column.
 
     Shapes:
         - input: ``[num_points, len(feature_names)]``
@@ -52,6 +63,12 @@ class PointFeatureEncoder(nn.Module):
         self._plain = [c for c in range(len(self.feature_names)) if c not in (self._category, self._layer)]
         self.out_channels = len(self._plain) + 3 + (_NUM_SAMPLINGS if self._layer is not None else 0)
 
+        names = [self.feature_names[c] for c in self._plain]
+        names += [f"category_{category.name.lower()}" for category in _REAL_CATEGORIES]
+        if self._layer is not None:
+            names += [f"layer_{sampling}" for sampling in range(_NUM_SAMPLINGS)]
+        self.output_names: tuple[str, ...] = tuple(names)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scaled = x * self.scale
         if self._significance is not None:
@@ -72,4 +89,5 @@ class PointFeatureEncoder(nn.Module):
             layer_hot = torch.zeros(x.shape[0], _NUM_SAMPLINGS, dtype=x.dtype, device=x.device)
             layer_hot[valid, layer[valid]] = 1.0
             parts.append(layer_hot)
-        return torch.cat(parts, dim=1)
+        encoded = torch.cat(parts, dim=1)
+        return encoded.masked_fill(~real.unsqueeze(1), 0.0)
