@@ -161,7 +161,7 @@ def wrap_phi(phi: Any) -> Any:
     """Wrap an azimuth in radians into (-pi, pi]."""
     wrapped = np.mod(phi + np.pi, 2.0 * np.pi) - np.pi
     # np.mod maps +pi to -pi; move that edge to +pi so the interval is (-pi, pi].
-    return np.where(wrapped <= -np.pi, wrapped + 2.0 * np.pi, wrapped)
+    return _where(wrapped <= -np.pi, wrapped + 2.0 * np.pi, wrapped)
 
 
 def delta_phi(phi1: Any, phi2: Any) -> Any:
@@ -215,7 +215,7 @@ def eta_phi_z_to_cartesian(eta: Any, phi: Any, z: Any) -> tuple[Any, Any, Any]:
     gives an infinite radius. A NaN eta gives NaN for all three coordinates.
     """
     # copysign would take the sign of a NaN eta and return a finite z.
-    signed_z = np.where(np.isnan(eta), np.nan, np.copysign(np.abs(z), eta))
+    signed_z = _where(np.isnan(eta), np.nan, np.copysign(np.abs(z), eta))
     with np.errstate(divide="ignore", invalid="ignore"):
         r = signed_z / np.sinh(eta)
     return r * np.cos(phi), r * np.sin(phi), signed_z
@@ -244,8 +244,16 @@ def layer_intersections(layer_eta: Any, layer_phi: Any, sampling: Sampling | int
         raise ValueError(f"sampling {sampling.name} has no reference surface; known layers: {known}")
 
     missing = (layer_eta < SENTINEL_THRESHOLD) | (layer_phi < SENTINEL_THRESHOLD) | np.isnan(layer_eta) | np.isnan(layer_phi)
-    eta = np.where(missing, np.nan, layer_eta)
-    phi = np.where(missing, np.nan, layer_phi)
+    eta = _where(missing, np.nan, layer_eta)
+    phi = _where(missing, np.nan, layer_phi)
     if surface.barrel:
         return cylindrical_to_cartesian(eta, phi, surface.position)
     return eta_phi_z_to_cartesian(eta, phi, surface.position)
+
+
+def _where(condition: Any, x: Any, y: Any) -> Any:
+    """Apply ``np.where``, returning a numpy scalar instead of a 0-d array for scalar inputs."""
+    result = np.where(condition, x, y)
+    if isinstance(result, np.ndarray) and result.ndim == 0:
+        return result[()]
+    return result

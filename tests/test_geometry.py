@@ -294,3 +294,12 @@ def test_intersections_on_jagged_awkward(sampling):
         values = ak.to_numpy(ak.flatten(jagged_values))
         assert np.array_equal(values, flat_values, equal_nan=True)
         assert np.isnan(values[1])
+
+
+def test_scalar_inputs_give_scalars():
+    x, y, z = layer_intersections(LN4, 0.0, Sampling.EME2)
+    outputs = [wrap_phi(4.0), delta_r(0.1, 3.0, 0.2, -3.0), x, y, z]
+    for value in outputs:
+        assert not isinstance(value, np.ndarray)
+        assert np.ndim(value) == 0
+    assert (float(x), float(y), float(z)) == pytest.approx((3983.68 / 1.875, 0.0, 3983.68))
