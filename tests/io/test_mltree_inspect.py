@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import awkward as ak
 import numpy as np
 import pytest
 
@@ -235,3 +236,17 @@ def test_cli_inspect_json_report_of_missing_file(tmp_path, capsys):
 
 def test_cli_default_events_matches_library():
     assert inspect_command.DEFAULT_EVENTS == DEFAULT_NUM_EVENTS
+
+
+def test_inspect_empty_event_tree_warns(tmp_path):
+    branches = factory.event_branches([event(1, tracks=[track(5.0, 0.1, 0.2)], clusters=[cluster([101], [0.5], [[0]], [[400.0]])])])
+    empty = {name: ak.Array(values)[:0] for name, values in branches.items()}
+    path = factory.write_events(tmp_path / "empty.root", empty)
+
+    report = inspect_mltree(path)
+
+    assert report.usable
+    assert report.tree("EventTree").entries == 0
+    assert report.events_checked == 0
+    assert report.warnings == ["EventTree has no entries, so no pitfall or unit check was made"]
+    assert "  EventTree has no entries, so no pitfall or unit check was made" in report.lines()
