@@ -1,0 +1,84 @@
+"""``pflow-geo simulate``: write simulated MLTree files."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+DESCRIPTION = (
+    "Simulate events in an ATLAS-like calorimeter and tracker and write them, with the cell "
+    "geometry, to one MLTree ROOT file (EventTree and CellGeo). Processes: single rho+- "
+    "(-> pi+- pi0 -> pi+- gamma gamma), pi+-, photons, pi0, electrons, and jet-like events. "
+    "The primary energy is drawn uniformly in log E, eta and phi uniformly. The file is written "
+    "to OUTPUT.part and renamed when complete; the same seed gives the same content whatever "
+    "the number of workers."
+)
+
+# The same values as pflow_geo.simulation.SimulationConfig, repeated here so
+# that `--help` does not import the simulation.
+PROCESSES = ("rho", "pion", "photon", "pi0", "electron", "jet")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``pflow-geo simulate`` to ``parser``."""
+    parser.add_argument("--process", required=True, choices=PROCESSES, help="what each event contains")
+    parser.add_argument("--events", required=True, type=_positive_int, metavar="N", help="number of events to simulate")
+    parser.add_argument("--seed", required=True, type=_non_negative_int, metavar="S", help="run seed; each event's random stream is derived from (S, event index)")
+    parser.add_argument("--output", required=True, metavar="FILE", help="output ROOT file (its directory must exist)")
+    parser.add_argument("--workers", type=_positive_int, default=1, metavar="K", help="number of worker processes (default: %(default)s)")
+    parser.add_argument("--chunk-size", type=_positive_int, default=500, metavar="N", help="events generated and written at a time; memory grows with it (default: %(default)s)")
+    parser.add_argument("--energy-min", type=float, default=2.0, metavar="GEV", help="lowest primary energy in GeV (default: %(default)s)")
+    parser.add_argument("--energy-max", type=float, default=200.0, metavar="GEV", help="highest primary energy in GeV; equal to --energy-min for a fixed energy (default: %(default)s)")
+    parser.add_argument("--eta-min", type=float, default=-2.5, help="lowest primary pseudorapidity (default: %(default)s)")
+    parser.add_argument("--eta-max", type=float, default=2.5, help="highest primary pseudorapidity (default: %(default)s)")
+    parser.add_argument("--phi-min", type=float, default=-math.pi, metavar="RAD", help="lowest primary azimuth in radians (default: -pi)")
+    parser.add_argument("--phi-max", type=float, default=math.pi, metavar="RAD", help="highest primary azimuth in radians (default: pi)")
+    parser.add_argument("--unmatched-track-rate", type=float, default=0.01, metavar="P", help="probability per event of an extra track with no truth match (default: %(default)s)")
+    parser.add_argument("--noise-scale", type=float, default=1.0, metavar="X", help="factor on the per-layer electronic noise, which also sets the clustering thresholds (default: %(default)s)")
+    parser.add_argument("--threshold-noise-scale", type=float, default=1.0, metavar="X", help="clustering thresholds in units of X times the electronic noise; above 1 it mimics pile-up noise (default: %(default)s)")
+    parser.add_argument("--contributors", type=_positive_int, default=3, metavar="N", help="truth particles kept per cell, largest energy first (default: %(default)s)")
+    parser.add_argument("--no-split", action="store_true", help="do not split topo-clusters at local maxima")
+    parser.add_argument("--no-truth-padding", action="store_true", help="do not pad the per-cell truth lists to cluster_nCells (MLTree master pads them)")
+    parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the simulation described by ``args`` and return 0."""
+    from ..simulation import simulate
+
+    simulate(
+        args.process,
+        args.events,
+        args.seed,
+        args.output,
+        workers=args.workers,
+        progress=not args.no_progress,
+        chunk_size=args.chunk_size,
+        energy_min_gev=args.energy_min,
+        energy_max_gev=args.energy_max,
+        eta_min=args.eta_min,
+        eta_max=args.eta_max,
+        phi_min=args.phi_min,
+        phi_max=args.phi_max,
+        unmatched_track_rate=args.unmatched_track_rate,
+        noise_scale=args.noise_scale,
+        threshold_noise_scale=args.threshold_noise_scale,
+        truth_contributors=args.contributors,
+        split_clusters=not args.no_split,
+        pad_truth_lists=not args.no_truth_padding,
+    )
+    return 0
