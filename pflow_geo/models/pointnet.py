@@ -86,8 +86,9 @@ class MaskedBatchNorm(nn.BatchNorm1d):
             ``None`` takes the cumulative average.
 
     Raises:
-        ValueError: In training mode when fewer than two entries are masked
-            in, since their variance is undefined.
+        ValueError: In training mode when exactly one entry is masked in,
+            since its variance is undefined. With none, the running
+            statistics are used and stay unchanged.
 
     Shapes:
         - input: ``[..., C]`` and mask ``[...]`` (bool)
@@ -98,18 +99,8 @@ class MaskedBatchNorm(nn.BatchNorm1d):
         super().__init__(num_features, eps=eps, momentum=momentum)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        use_batch_statistics = self.training or not self.track_running_stats
-        if use_batch_statistics:
-            selected = x.reshape(-1, x.shape[-1])[mask.reshape(-1)]
-            count = selected.shape[0]
-            if count < 2:
-                raise ValueError(
-                    f"batch normalisation in training mode needs at least 2 real entries, got {count}. "
-                    "Use a larger batch, norm='layer', or eval mode."
-                )
-            variance, mean = torch.var_mean(selected, dim=0, unbiased=False)
-            if self.training and self.track_running_stats:
-                self._update_running_statistics(mean, variance * count / (count - 1))
+        if self.training or not self.track_running_stats:
+            mean, variance = self._batch_statistics(x, mask)
         else:
             mean, variance = self.running_mean, self.running_var
 
@@ -117,6 +108,25 @@ class MaskedBatchNorm(nn.BatchNorm1d):
         if self.affine:
             normalised = normalised * self.weight + self.bias
         return normalised
+
+    def _batch_statistics(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        selected = x.reshape(-1, x.shape[-1])[mask.reshape(-1)]
+        count = selected.shape[0]
+        if count == 0 and self.track_running_stats:
+            # Only padding: no output of this call reaches a real point or the loss.
+            return self.running_mean, self.running_var
+        if count < 2:
+            raise ValueError(
+                f"batch normalisation in training mode needs at least 2 real entries, got {count}. "
+                "Use a larger batch, norm='layer', or eval mode."
+            )
+
+        # Half-precision inputs (autocast) get float32 statistics, which keeps the variance precise.
+        selected = selected.to(torch.promote_types(selected.dtype, torch.float32))
+        variance, mean = torch.var_mean(selected, dim=0, unbiased=False)
+        if self.training and self.track_running_stats:
+            self._update_running_statistics(mean, variance * count / (count - 1))
+        return mean, variance
 
     @torch.no_grad()
     def _update_running_statistics(self, mean: torch.Tensor, unbiased_variance: torch.Tensor) -> None:
@@ -282,7 +292,7 @@ class PointNetSegmentation(nn.Module):
     ``[num_clouds, max_points, C]`` and pools with a mask. With
     ``path="auto"`` the dense path is taken when every cloud has the same
     number of points (``data.ptr`` evenly spaced), which is how padded
-    datasets arrive; the check reads the cloud sizes on the host. Real
+    datasets arrive. This check reads the cloud sizes on the host. Real
     points are those with ``data.category != -1``.
 
     Regularisation: every forward pass stores the T-Nets' orthogonality

@@ -157,7 +157,7 @@ def test_padding_keeps_gradients(clouds):
 
 def test_padding_only_cloud_leaves_others_unchanged(clouds):
     model = make_model("batch")
-    empty = pad_cloud(Data(x=torch.empty(0, 6), pos=torch.empty(0, 3), category=torch.empty(0, dtype=torch.long)), 10)
+    empty = pad_cloud(make_cloud(0, seed=0), 10)
     padded = Batch.from_data_list([pad_cloud(cloud, 10) for cloud in clouds])
     with_empty = Batch.from_data_list([*padded.to_data_list(), empty])
 
@@ -225,6 +225,19 @@ def test_single_point_batch_norm_train_raises():
 
     with pytest.raises(ValueError, match="at least 2 real entries, got 1"):
         model(make_cloud(1, seed=5))
+
+
+def test_only_padding_batch_trains_without_error():
+    model = make_model("batch").train()
+    batch = Batch.from_data_list([pad_cloud(make_cloud(0, seed=0), 4), pad_cloud(make_cloud(0, seed=1), 4)])
+    running_mean = model.local_mlp.norms[0].running_mean.clone()
+
+    logits = model(batch)
+
+    assert logits.shape == (8,)
+    assert torch.isfinite(logits).all()
+    assert model.local_mlp.norms[0].num_batches_tracked.item() == 0
+    torch.testing.assert_close(model.local_mlp.norms[0].running_mean, running_mean)
 
 
 def test_mixed_sizes_match_clouds_alone(clouds):
