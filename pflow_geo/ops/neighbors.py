@@ -33,7 +33,6 @@ own functions:
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Iterator
 
 import torch
@@ -41,14 +40,8 @@ from torch import Tensor
 from torch_geometric.utils import scatter
 
 from ._dense import dense_neighbors, farthest_point_sampling
+from ._torch_cluster import TORCH_CLUSTER_AVAILABLE, fps_torch_cluster, search_torch_cluster
 
-logger = logging.getLogger(__name__)
-
-try:
-    import torch_cluster
-except (ImportError, OSError) as error:  # OSError: a build that does not match the installed torch
-    torch_cluster = None
-    logger.debug("torch-cluster is not usable (%s); neighbour search uses pure PyTorch", error)
 
 __all__ = [
     "BACKENDS",
@@ -66,13 +59,13 @@ __all__ = [
 ]
 
 BACKENDS = ("auto", "torch_cluster", "torch")
-TORCH_CLUSTER_AVAILABLE = torch_cluster is not None
 
 # Upper bound on the number of distances (or gathered feature values) in one
 # block of the pure-PyTorch search. 2**22 float32 values take 16 MiB.
 CHUNK_ELEMENTS = 1 << 22
 
-# torch-cluster's CUDA kNN kernel keeps its candidates in a fixed array of 100.
+# torch-cluster's CUDA kNN kernel keeps its candidates in a fixed array of 100
+# and rejects a larger k (csrc/cuda/knn_cuda.cu, torch-cluster 1.6).
 _TORCH_CLUSTER_CUDA_MAX_K = 100
 
 _default_backend = "auto"
@@ -344,7 +337,7 @@ def fps(
 
     with torch.no_grad():
         if _resolve_backend(backend, x.device, 1) == "torch_cluster":
-            return _fps_torch_cluster(x.detach(), batch, counts, first, start_local, ratio)
+            return fps_torch_cluster(x.detach(), batch, counts, first, start_local, ratio)
         return farthest_point_sampling(x.detach(), counts, first, start_local, num_samples)
 
 
@@ -462,80 +455,12 @@ def _search(
     kernel_k = k + 1 if exclude_self else k
     with torch.no_grad():
         if _resolve_backend(backend, x.device, kernel_k) == "torch_cluster":
-            return _search_torch_cluster(x.detach(), y.detach(), batch_x, batch_y, batch_size, k, max_distance, exclude_self)
+            return search_torch_cluster(x.detach(), y.detach(), batch_x, batch_y, batch_size, k, max_distance, exclude_self)
         counts_x = torch.bincount(batch_x, minlength=batch_size)
         counts_y = torch.bincount(batch_y, minlength=batch_size)
         return dense_neighbors(
             x.detach(), y.detach(), counts_x, counts_y, k, max_distance, exclude_self, CHUNK_ELEMENTS
         )
-
-
-def _search_torch_cluster(
-    x: Tensor,
-    y: Tensor,
-    batch_x: Tensor,
-    batch_y: Tensor,
-    batch_size: int,
-    k: int,
-    max_distance: float | None,
-    exclude_self: bool,
-) -> tuple[Tensor, Tensor]:
-    # torch-cluster expects both batch vectors to cover the same clouds, with
-    # none empty, so the clouds that lack points on either side are dropped and
-    # the others renumbered.
-    counts_x = torch.bincount(batch_x, minlength=batch_size)
-    counts_y = torch.bincount(batch_y, minlength=batch_size)
-    shared = (counts_x > 0) & (counts_y > 0)
-    new_id = torch.cumsum(shared.long(), 0) - 1
-    x_keep = shared[batch_x].nonzero().view(-1)
-    y_keep = shared[batch_y].nonzero().view(-1)
-    if x_keep.numel() == 0 or y_keep.numel() == 0:
-        empty = torch.empty(0, dtype=torch.long, device=x.device)
-        return empty, empty
-
-    kernel_k = k + 1 if exclude_self else k
-    assignment = torch_cluster.knn(
-        x[x_keep].contiguous(), y[y_keep].contiguous(), kernel_k, new_id[batch_x[x_keep]], new_id[batch_y[y_keep]]
-    )
-    row = y_keep[assignment[0]]
-    col = x_keep[assignment[1]]
-    if exclude_self:
-        not_self = row != col
-        row, col = row[not_self], col[not_self]
-
-    squared_distance = (x[col].float() - y[row].float()).pow(2).sum(-1)
-    if max_distance is not None:
-        in_range = squared_distance < float(max_distance) ** 2
-        row, col, squared_distance = row[in_range], col[in_range], squared_distance[in_range]
-    return _nearest_per_row(row, col, squared_distance, k, y.size(0))
-
-
-def _nearest_per_row(row: Tensor, col: Tensor, distance: Tensor, k: int, num_rows: int) -> tuple[Tensor, Tensor]:
-    # Sort edges by row, then by distance, and keep the k nearest of each row.
-    order = torch.argsort(distance, stable=True)
-    order = order[torch.argsort(row[order], stable=True)]
-    row, col = row[order], col[order]
-    counts = torch.bincount(row, minlength=num_rows)
-    row_start = torch.cumsum(counts, 0) - counts
-    rank = torch.arange(row.numel(), device=row.device) - row_start[row]
-    keep = rank < k
-    return row[keep], col[keep]
-
-
-def _fps_torch_cluster(x: Tensor, batch: Tensor, counts: Tensor, first: Tensor, start_local: Tensor, ratio: float) -> Tensor:
-    # torch-cluster starts each cloud at its first point, so the chosen start
-    # is swapped to the front of its cloud, and the result mapped back.
-    # Empty clouds are dropped by renumbering, because its kernel does not
-    # handle them.
-    nonempty = counts > 0
-    start = (first + start_local)[nonempty]
-    front = first[nonempty]
-    permutation = torch.arange(x.size(0), device=x.device)
-    permutation[front] = start
-    permutation[start] = front
-    new_id = torch.cumsum(nonempty.long(), 0) - 1
-    sampled = torch_cluster.fps(x[permutation], new_id[batch], ratio, False)
-    return permutation[sampled]
 
 
 def _resolve_backend(backend: str | None, device: torch.device, k: int) -> str:
