@@ -17,9 +17,13 @@ logger = logging.getLogger(__name__)
 
 try:
     import torch_cluster
-except (ImportError, OSError) as error:  # OSError: a build that does not match the installed torch
+except ImportError:
     torch_cluster = None
-    logger.debug("torch-cluster is not usable (%s); neighbour search uses pure PyTorch", error)
+    logger.debug("torch-cluster is not installed, so neighbour search uses pure PyTorch")
+except OSError as error:
+    # An installed build that does not match the installed torch fails to load its library.
+    torch_cluster = None
+    logger.warning("torch-cluster failed to load (%s), so neighbour search uses pure PyTorch", error)
 
 TORCH_CLUSTER_AVAILABLE = torch_cluster is not None
 

@@ -44,11 +44,16 @@ def make_cloud(num_points: int, seed: int, feature_names=FEATURE_NAMES) -> Data:
 
 
 def insert_padding(cloud: Data, num_padding: int, seed: int) -> Data:
-    """Insert padding points with arbitrary values at random places, keeping the order of the real points."""
+    """Insert padding points with arbitrary values, NaN included, at random places among the real points.
+
+    The real points keep their order.
+    """
     generator = torch.Generator().manual_seed(seed)
     padding_x = torch.randn(num_padding, cloud.x.size(1), generator=generator) * 1000.0
     padding_x[:, CATEGORY_COLUMN] = float(Category.PADDING)
+    padding_x[::2, FEATURE_NAMES.index("energy")] = float("nan")
     padding_pos = torch.randn(num_padding, 3, generator=generator) * 1000.0
+    padding_pos[1::3] = float("nan")
     num_points = cloud.num_nodes + num_padding
     is_padding = torch.zeros(num_points, dtype=torch.bool)
     is_padding[torch.randperm(num_points, generator=generator)[:num_padding]] = True
