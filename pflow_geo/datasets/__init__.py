@@ -1,18 +1,38 @@
-"""Per-track point-cloud datasets built from MLTree files."""
+"""Per-track point-cloud datasets built from MLTree files.
 
-from .builder import CloudConfig, build_clouds
-from .dataset import DEFAULT_SAMPLE, TrackCloudDataset
-from .fields import BASE_FEATURES, OPTIONAL_FEATURES, Category
-from .loaders import PointBudgetBatchSampler, make_dataloader
+The names below are imported on first use, so that light modules such as
+``pflow_geo.datasets.fields`` can be imported without loading the whole
+dataset stack (uproot, awkward, PyG).
+"""
 
-__all__ = [
-    "BASE_FEATURES",
-    "OPTIONAL_FEATURES",
-    "Category",
-    "CloudConfig",
-    "DEFAULT_SAMPLE",
-    "PointBudgetBatchSampler",
-    "TrackCloudDataset",
-    "build_clouds",
-    "make_dataloader",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "BASE_FEATURES": "fields",
+    "OPTIONAL_FEATURES": "fields",
+    "Category": "fields",
+    "CloudConfig": "builder",
+    "build_clouds": "builder",
+    "DEFAULT_SAMPLE": "dataset",
+    "TrackCloudDataset": "dataset",
+    "PointBudgetBatchSampler": "loaders",
+    "make_dataloader": "loaders",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)
