@@ -1,13 +1,17 @@
 """Efficiency, purity and residual quantiles in bins of a track or cell variable.
 
 Efficiency is the energy-weighted recall and purity the energy-weighted
-precision of the cells in a bin, with cell energy ``E`` (GeV) as the weight
-and the binary ``label`` as the truth::
+precision of the cells in a bin, with the absolute cell energy ``|E|`` (GeV)
+as the weight and the binary ``label`` as the truth, as in
+:mod:`pflow_geo.metrics`::
 
-    efficiency = sum(E * label * predicted) / sum(E * label)
-    purity     = sum(E * label * predicted) / sum(E * predicted)
+    efficiency = sum(|E| * label * predicted) / sum(|E| * label)
+    purity     = sum(|E| * label * predicted) / sum(|E| * predicted)
 
-A bin whose denominator is zero gets NaN.
+Summed over all bins they equal the ``weighted_recall`` and
+``weighted_precision`` of :func:`pflow_geo.metrics.segmentation_scores`. A
+bin whose denominator is zero gets NaN, where the metrics module reports 0,
+so that empty bins are left out of plots.
 """
 
 from __future__ import annotations
@@ -44,9 +48,9 @@ class BinnedRates:
         categories: Sampling ids ``[num_bins]`` for ``layer``, else None.
         efficiency: ``matched_energy / true_energy``.
         purity: ``matched_energy / predicted_energy``.
-        true_energy: ``sum(E * label)``.
-        predicted_energy: ``sum(E * predicted)``.
-        matched_energy: ``sum(E * label * predicted)``.
+        true_energy: ``sum(|E| * label)``.
+        predicted_energy: ``sum(|E| * predicted)``.
+        matched_energy: ``sum(|E| * label * predicted)``.
         num_cells: Number of cells, int64.
     """
 
@@ -103,7 +107,7 @@ def binned_rates(
         edges: Increasing bin edges; :data:`DEFAULT_EDGES` when None. Values
             below the first edge go to the first bin and values at or above
             the last edge to the last bin. Ignored for ``layer``.
-        threshold: Probability at or above which a cell counts as predicted.
+        threshold: Probability above which a cell counts as predicted.
 
     Returns:
         The rates and the energy sums per bin.
@@ -114,7 +118,7 @@ def binned_rates(
     if variable not in BINNED_VARIABLES:
         raise ValueError(f"unknown variable {variable!r}; expected one of {BINNED_VARIABLES}")
     predicted = predicted_mask(table, method, threshold)
-    energy = column(table, "energy").astype(np.float64)
+    energy = np.abs(column(table, "energy").astype(np.float64))
     label = column(table, "label") == 1
 
     categories = None

@@ -57,8 +57,8 @@ logger = logging.getLogger(__name__)
 
 PROBABILITY_PREFIX = "prob_"
 
-# A cell counts as predicted for the focus track when its probability is at
-# least this value.
+# A cell counts as predicted for the focus track when its probability is
+# above this value (strictly, as in pflow_geo.metrics).
 DEFAULT_THRESHOLD = 0.5
 
 # The columns before the ``prob_<method>`` ones, with their types.
@@ -190,12 +190,12 @@ def column(table: pa.Table, name: str) -> np.ndarray:
 
 
 def predicted_mask(table: pa.Table, method: str, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
-    """Return, per row, whether the method assigns the cell to the focus track (probability >= threshold).
+    """Return, per row, whether the method assigns the cell to the focus track (probability > threshold).
 
     Raises:
         KeyError: If the table has no column for the method.
     """
-    return column(table, probability_column(method)) >= threshold
+    return column(table, probability_column(method)) > threshold
 
 
 def _append_cells(columns: dict[str, list[np.ndarray]], cells: CloudCells) -> None:

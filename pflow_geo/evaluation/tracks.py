@@ -10,7 +10,7 @@ energies ``E`` at EM scale in GeV:
   perfect assignment gives zero residual even though the calorimeter
   response ``E_true / p`` is below one.
 * predicted focal energy ``E_pred = sum(E)`` over the cells the method assigns
-  to the track (probability >= threshold), whatever their truth content.
+  to the track (probability > threshold), whatever their truth content.
 * residual ``(E_pred - E_true) / E_true``, NaN when ``E_true <= 0``.
 * true neutral energy ``sum(E * frac_neutral)`` over all cells, and neutral
   energy left ``sum(E * frac_neutral)`` over the cells not assigned to the
@@ -85,7 +85,7 @@ def summarize_tracks(table: pa.Table, method: str, threshold: float = DEFAULT_TH
     Args:
         table: A prediction table from :func:`~pflow_geo.evaluation.predictions.build_table`.
         method: The method whose ``prob_<method>`` column is used.
-        threshold: Probability at or above which a cell is assigned to the track.
+        threshold: Probability above which a cell is assigned to the track.
 
     Returns:
         The per-track energies, defined in this module's docstring.

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from pflow_geo.evaluation.binned import binned_quantiles, binned_rates
+from pflow_geo.evaluation.scores import headline_scores
 from pflow_geo.evaluation.tracks import summarize_tracks
 from pflow_geo.geometry import Sampling
 
@@ -15,7 +16,7 @@ EMB1, EMB2, TILE0 = int(Sampling.EMB1), int(Sampling.EMB2), int(Sampling.TileBar
 @pytest.fixture
 def table():
     # Track (1, 0, 0): pT 10 GeV, cells of 4, 2 and 3 GeV.
-    #   true focal energy 4 * 1 + 2 * 0.5 = 5; predicted (prob >= 0.5) 4 + 2 = 6;
+    #   true focal energy 4 * 1 + 2 * 0.5 = 5; predicted (prob > 0.5) 4 + 2 = 6;
     #   neutral 2 * 0.5 + 3 = 4 in all, 3 left in the unassigned cell.
     # Track (1, 0, 1): pT 5 GeV, eta -1, one 1 GeV cell of another charged particle, assigned.
     return make_table(
@@ -32,7 +33,7 @@ def table():
             "track_pt": [10.0, 10.0, 10.0, 5.0],
             "track_eta": [0.0, 0.0, 0.0, -1.0],
         },
-        {"model": [0.9, 0.5, 0.1, 0.7]},
+        {"model": [0.9, 0.6, 0.1, 0.7]},
     )
 
 
@@ -122,3 +123,18 @@ def test_quantiles_per_bin():
     assert quantiles.upper[:2].tolist() == [2.5, 8.5]
     assert quantiles.iqr[:2].tolist() == [1.0, 3.0]
     assert math.isnan(quantiles.median[2])
+
+
+def test_rates_weigh_absolute_energy():
+    # A -2 GeV noise cell, predicted but not focus, costs purity like a +2 GeV one.
+    table = make_table({"energy": [4.0, -2.0], "label": [1, 0], "track_pt": [10.0, 10.0]}, {"model": [0.9, 0.8]})
+    rates = binned_rates(table, "model", "track_pt")
+    assert rates.predicted_energy[3] == 6.0
+    assert rates.purity[3] == pytest.approx(4.0 / 6.0)
+
+
+def test_rates_sum_to_headline_scores(table):
+    rates = binned_rates(table, "model", "layer")
+    scores = headline_scores(table, "model")
+    assert rates.matched_energy.sum() / rates.true_energy.sum() == pytest.approx(scores["weighted_recall"])
+    assert rates.matched_energy.sum() / rates.predicted_energy.sum() == pytest.approx(scores["weighted_precision"])

@@ -95,7 +95,7 @@ def test_table_columns_and_values():
     assert rows["prob_model"] == pytest.approx([0.9, 0.2, 0.4])
     assert rows["prob_cone"] == rows["prob_model"]
     assert predicted_mask(table, "model").tolist() == [True, False, False]
-    assert predicted_mask(table, "model", threshold=0.2).tolist() == [True, True, True]
+    assert predicted_mask(table, "model", threshold=0.2).tolist() == [True, False, True]
 
 
 def test_table_round_trip(tmp_path):
