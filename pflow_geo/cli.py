@@ -35,7 +35,7 @@ def build_parser(available: dict[str, tuple[str, str]] | None = None) -> argpars
         description="Cell-to-track segmentation for particle flow on calorimeter point clouds.",
     )
     parser.add_argument("--version", action="version", version=f"pflow_geo {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more detail (-v: INFO is default, -vv: DEBUG)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages too (the default logs INFO and above)")
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, summary) in (available or _available_commands()).items():
@@ -55,9 +55,13 @@ def _available_commands() -> dict[str, tuple[str, str]]:
     return available
 
 
-def configure_logging(verbosity: int = 0, quiet: bool = False) -> None:
-    """Send log records of pflow_geo to stderr at the level chosen on the command line."""
-    level = logging.WARNING if quiet else logging.DEBUG if verbosity >= 2 else logging.INFO
+def configure_logging(verbose: bool = False, quiet: bool = False) -> None:
+    """Send log records to stderr at the level chosen on the command line."""
+    level = logging.INFO
+    if verbose:
+        level = logging.DEBUG
+    if quiet:
+        level = logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
 
 
@@ -68,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "train":
         from .train import main as train_main
 
-        return train_main(argv[1:])
+        return train_main(argv[1:], prog="pflow-geo train")
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose, args.quiet)

@@ -33,12 +33,13 @@ DEFAULT_SAMPLE = {"process": "rho", "num_events": 2000, "seed": 1, "file_name": 
 class TrackCloudDataset(InMemoryDataset):
     r"""Point clouds around each charged track, for cell-to-track segmentation.
 
-    For every track with a truth match and at least one calorimeter-layer
-    intersection, the cloud holds the points within ``delta_r`` of the track's
-    reference direction (its EMB2 intersection, else EME2, else the nearest
-    crossed layer): the track's own layer intersections (category 0), the
-    clustered calorimeter cells (category 1) and the other tracks'
-    intersections (category 2). Each cell is labelled 1 when more than half of
+    Every track with a truth match and at least one calorimeter-layer
+    intersection gets a cloud. The cloud contains the points within
+    ``delta_r`` of the track's reference direction, which is its EMB2
+    intersection, else EME2, else the nearest crossed layer. Those points are
+    the track's own layer intersections (category 0), the clustered
+    calorimeter cells (category 1) and the other tracks' intersections
+    (category 2). Each cell is labelled 1 when more than half of
     its truth energy comes from the track's truth particle. The fields of each
     ``Data`` object are described in :mod:`pflow_geo.datasets.fields`.
 
@@ -125,7 +126,6 @@ class TrackCloudDataset(InMemoryDataset):
         super().__init__(root, transform, pre_transform, pre_filter, log=log, force_reload=force_reload)
         self._load_split()
 
-    # ------------------------------------------------------------------ PyG hooks
     @property
     def raw_file_names(self) -> list[str]:
         if self._files is not None:
@@ -178,7 +178,6 @@ class TrackCloudDataset(InMemoryDataset):
             progress=self.log,
         )
 
-    # ------------------------------------------------------------------ content identity
     @property
     def content_hash(self) -> str:
         """Hash of everything that changes the processed clouds (16 hex digits).
@@ -205,7 +204,6 @@ class TrackCloudDataset(InMemoryDataset):
         }
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
-    # ------------------------------------------------------------------ loading
     @property
     def manifest(self) -> dict:
         """The processing manifest: options, shards and summed statistics."""
@@ -226,7 +224,7 @@ class TrackCloudDataset(InMemoryDataset):
             parts.append(columns.select(torch.from_numpy(in_split)))
         columns = concat_columns(parts) if parts else None
         if columns is None or columns.num_clouds == 0:
-            log.warning("split %r of %s holds no clouds", self.split, self.processed_dir)
+            log.warning("split %r of %s contains no clouds", self.split, self.processed_dir)
         if columns is None:
             raise RuntimeError(f"{self.processed_dir}: the manifest lists no shards; the input files hold no events")
         if self.padded:

@@ -16,13 +16,14 @@ __all__ = ["PointBudgetBatchSampler", "make_dataloader"]
 class PointBudgetBatchSampler(Sampler[list[int]]):
     """Batches of clouds whose total number of points stays within a budget.
 
-    Clouds are taken in (optionally shuffled) order and a batch is closed
-    before it would exceed ``max_points``; a single cloud larger than the
-    budget forms a batch of its own. With ``num_replicas > 1`` every rank
-    draws the same shuffled order and takes every ``num_replicas``-th batch,
-    and all ranks get the same number of batches (the last batches are
-    repeated where needed), so distributed training never waits on a rank
-    that ran out of data.
+    Clouds are taken in order, shuffled when ``shuffle`` is set, and a batch
+    is closed before it would exceed ``max_points``. A single cloud larger
+    than the budget forms a batch of its own.
+
+    With ``num_replicas > 1`` every rank draws the same shuffled order and
+    takes every ``num_replicas``-th batch. All ranks get the same number of
+    batches because the first batches are repeated at the end where needed, so
+    distributed training never waits on a rank that ran out of data.
 
     Args:
         num_points: Number of points of each cloud.
