@@ -11,12 +11,14 @@ Two backends compute the same neighbours (ties aside):
 * ``"torch_cluster"``: the compiled kernels of torch-cluster, used when it is
   installed (``pip install pflow_geo[accel]``).
 * ``"torch"``: pure PyTorch. Distances are computed block by block on a dense
-  ``[clouds, rows, points]`` layout, so that one block holds at most
-  :data:`CHUNK_ELEMENTS` distances whatever the cloud sizes.
+  ``[clouds, rows, points]`` layout, so that one block contains at most
+  :data:`CHUNK_ELEMENTS` distances whatever the cloud sizes. The cost is
+  quadratic in the cloud size, where torch-cluster's CPU kernels use a k-d tree.
 
-``backend="auto"`` (the default) picks torch-cluster when it is importable.
-:func:`set_default_backend` and :func:`use_backend` change the default, and
-every function also takes a ``backend`` argument.
+``backend="auto"`` (the default) picks torch-cluster when it is importable,
+except for searches of more than 100 neighbours on CUDA, which its kNN kernel
+rejects. :func:`set_default_backend` and :func:`use_backend` change the
+default, and every function also takes a ``backend`` argument.
 
 Both backends share these conventions, which can differ from torch-cluster's
 own functions:
