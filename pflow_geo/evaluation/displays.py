@@ -38,7 +38,7 @@ class DisplayedTrack:
         event_number: Event number.
         entry: Entry of the event in its ``EventTree``.
         track_index: Index of the track within the event.
-        reason: Why it was chosen: ``worst`` or ``typical``.
+        reason: Why it was chosen: ``worst`` (largest energy error) or ``typical`` (residual near the median).
         residual: The track's energy residual for the method it was chosen by.
     """
 
@@ -50,16 +50,20 @@ class DisplayedTrack:
 
 
 def select_display_tracks(summary: TrackSummary, num_worst: int = 2, num_typical: int = 2) -> list[DisplayedTrack]:
-    """Pick the tracks with the largest ``|residual|`` and those whose residual is closest to the median.
+    """Pick the tracks with the largest energy error and those whose residual is closest to the median.
 
-    Tracks without a finite residual (no true focal energy) are never picked.
-    A track picked as worst is not picked again as typical.
+    The worst tracks have the largest ``|E_pred - E_true|`` in GeV. The
+    relative residual would pick tracks with almost no true focal energy,
+    where any assigned cell gives a huge ratio. Tracks without a finite
+    residual (no true focal energy) are never picked, and a track picked as
+    worst is not picked again as typical.
     """
     finite = np.flatnonzero(np.isfinite(summary.residual))
     if finite.size == 0:
         return []
     residual = summary.residual[finite]
-    worst = finite[np.argsort(-np.abs(residual), kind="stable")[:num_worst]]
+    energy_error = np.abs(summary.predicted_energy[finite] - summary.true_energy[finite])
+    worst = finite[np.argsort(-energy_error, kind="stable")[:num_worst]]
     closeness = np.abs(residual - np.median(residual))
     typical = [index for index in finite[np.argsort(closeness, kind="stable")] if index not in worst][:num_typical]
 

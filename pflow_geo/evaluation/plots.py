@@ -110,7 +110,14 @@ def plot_binned_rates(
         axis.set_xlabel(_VARIABLE_LABELS[variable])
         axis.set_ylim(0.0, 1.05)
         if rates.categories is not None:
-            axis.set_xticks(np.arange(rates.categories.shape[0]), _layer_names(rates.categories), rotation=45)
+            axis.set_xticks(
+                np.arange(rates.categories.shape[0]),
+                _layer_names(rates.categories),
+                rotation=60,
+                ha="right",
+                rotation_mode="anchor",
+                fontsize="small",
+            )
     efficiency_axis.legend(fontsize="small")
     figure.tight_layout()
     return figure

@@ -76,7 +76,7 @@ def write_report(
         reference: The method whose tracks are shown in the event displays;
             the first of ``methods`` when None.
         threshold: Probability above which a cell counts as assigned to the track.
-        num_worst: Number of event displays of the tracks with the largest ``|residual|``.
+        num_worst: Number of event displays of the tracks with the largest ``|E_pred - E_true|``.
         num_typical: Number of event displays of tracks with a residual near the median.
         dpi: Resolution of the PNG files.
 

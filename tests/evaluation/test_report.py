@@ -165,18 +165,21 @@ def test_report_rejects_unknown_methods(tmp_path, arguments, message):
 
 
 def test_display_track_selection():
-    # Residuals 0.0, -0.9, 0.6, NaN, 0.3, 0.1 (frac_focus = 1 / (1 + residual), all cells assigned):
-    # the worst is track 1; the finite median is 0.1, so tracks 5 and 0 are the typical ones.
+    # All cells are 1 GeV and assigned, so E_pred = 1 and frac_focus = 1 / (1 + residual).
+    # Residuals 0.0, -0.9, 0.6, NaN, 0.3, 0.1, 99, 0.15: track 1 has the largest energy
+    # error (9 GeV), ahead of track 6 with the largest residual but a 0.99 GeV error.
+    # The finite median is 0.15, so tracks 7 and 5 (0.05 away) are the typical ones.
+    residuals = [0.0, -0.9, 0.6, None, 0.3, 0.1, 99.0, 0.15]
     table = make_table(
         {
-            "track_index": [0, 1, 2, 3, 4, 5],
-            "energy": [1.0] * 6,
-            "frac_focus": [1.0, 10.0, 1.0 / 1.6, 0.0, 1.0 / 1.3, 1.0 / 1.1],
-            "label": [1, 1, 1, 0, 1, 1],
+            "track_index": list(range(8)),
+            "energy": [1.0] * 8,
+            "frac_focus": [0.0 if r is None else 1.0 / (1.0 + r) for r in residuals],
+            "label": [1] * 8,
         },
-        {"model": [1.0] * 6},
+        {"model": [1.0] * 8},
     )
     summary = summarize_tracks(table, "model")
     chosen = select_display_tracks(summary, num_worst=1, num_typical=2)
-    assert [(track.track_index, track.reason) for track in chosen] == [(1, "worst"), (5, "typical"), (0, "typical")]
+    assert [(track.track_index, track.reason) for track in chosen] == [(1, "worst"), (7, "typical"), (5, "typical")]
     assert chosen[0].residual == pytest.approx(-0.9)
