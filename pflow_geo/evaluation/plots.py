@@ -194,8 +194,8 @@ def plot_neutral_energy(summaries: Mapping[str, TrackSummary]) -> Figure:
         axis.scatter(true_neutral, left, s=6, color=color, alpha=0.6)
         top = max(float(true_neutral.max(initial=0.0)), float(left.max(initial=0.0)), 1e-3)
         axis.plot([0, top], [0, top], color="grey", linestyle=":", linewidth=0.8)
-        kept = left.sum() / true_neutral.sum() if true_neutral.sum() > 0 else float("nan")
-        axis.set_title(f"{method}: {kept:.1%} of neutral energy kept", fontsize="medium")
+        kept_fraction = left.sum() / true_neutral.sum() if true_neutral.sum() > 0 else float("nan")
+        axis.set_title(f"{method}: {kept_fraction:.1%} of neutral energy kept", fontsize="medium")
         axis.set_xlabel("true neutral energy per track [GeV]")
         axis.set_ylabel("neutral energy left [GeV]")
     for axis in axes[len(methods) :]:
