@@ -48,8 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phi-min", type=float, default=-math.pi, metavar="RAD", help="lowest primary azimuth in radians (default: -pi)")
     parser.add_argument("--phi-max", type=float, default=math.pi, metavar="RAD", help="highest primary azimuth in radians (default: pi)")
     parser.add_argument("--unmatched-track-rate", type=float, default=0.01, metavar="P", help="probability per event of an extra track with no truth match (default: %(default)s)")
-    parser.add_argument("--noise-scale", type=float, default=1.0, metavar="X", help="factor on the per-layer electronic noise, which also sets the clustering thresholds (default: %(default)s)")
-    parser.add_argument("--threshold-noise-scale", type=float, default=1.0, metavar="X", help="clustering thresholds in units of X times the electronic noise; above 1 it mimics pile-up noise (default: %(default)s)")
+    parser.add_argument("--noise-scale", type=float, default=1.0, metavar="X", help="factor on the per-layer electronic noise added to the cells (default: %(default)s)")
+    parser.add_argument(
+        "--pileup-noise-scale", type=float, default=1.0, metavar="X",
+        help="factor on the Run-2-like pile-up noise that enters the clustering thresholds with the electronic noise; 0 for thresholds at the electronic noise (default: %(default)s)",
+    )
     parser.add_argument("--contributors", type=_positive_int, default=3, metavar="N", help="truth particles kept per cell, largest energy first (default: %(default)s)")
     parser.add_argument("--no-split", action="store_true", help="do not split topo-clusters at local maxima")
     parser.add_argument("--no-truth-padding", action="store_true", help="do not pad the per-cell truth lists to cluster_nCells (MLTree master pads them)")
@@ -76,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         phi_max=args.phi_max,
         unmatched_track_rate=args.unmatched_track_rate,
         noise_scale=args.noise_scale,
-        threshold_noise_scale=args.threshold_noise_scale,
+        pileup_noise_scale=args.pileup_noise_scale,
         truth_contributors=args.contributors,
         split_clusters=not args.no_split,
         pad_truth_lists=not args.no_truth_padding,

@@ -25,10 +25,13 @@ class SimulationConfig:
             and within |eta| < 2.5 is reconstructed as a track.
         unmatched_track_rate: Probability per event of one extra track with no
             truth match (trackTruthParticleIndex = -1) and no calorimeter deposit.
-        noise_scale: Factor on the per-layer electronic noise (and so on the clustering thresholds), > 0.
-        threshold_noise_scale: Topo-clustering thresholds are in units of
-            ``threshold_noise_scale * electronic noise``; above 1 it stands in
-            for pile-up noise, which ATLAS adds to the threshold noise.
+        noise_scale: Factor on the per-layer electronic noise, > 0.
+        pileup_noise_scale: Topo-clustering thresholds are in units of
+            ``sqrt(sigma_elec^2 + (pileup_noise_scale * sigma_pileup)^2)``, with the
+            per-layer pile-up noise of Run-2-like conditions. ATLAS includes
+            pile-up noise in the thresholds even for single-particle MC; 0 puts
+            the thresholds at the electronic noise. The cells themselves only
+            get electronic noise.
         seed_threshold, growth_threshold, perimeter_threshold: Topo-clustering
             thresholds on |E| / sigma (ATLAS: 4, 2, 0).
         split_clusters: Run the topo-cluster splitter (local maxima, shared border cells).
@@ -56,7 +59,7 @@ class SimulationConfig:
     track_efficiency: float = 1.0
     unmatched_track_rate: float = 0.01
     noise_scale: float = 1.0
-    threshold_noise_scale: float = 1.0
+    pileup_noise_scale: float = 1.0
     seed_threshold: float = 4.0
     growth_threshold: float = 2.0
     perimeter_threshold: float = 0.0
@@ -78,7 +81,7 @@ class SimulationConfig:
             (0 <= self.track_efficiency <= 1, "track_efficiency", "between 0 and 1"),
             (0 <= self.unmatched_track_rate <= 1, "unmatched_track_rate", "between 0 and 1"),
             (self.noise_scale > 0, "noise_scale", "> 0"),
-            (self.threshold_noise_scale >= 1, "threshold_noise_scale", ">= 1"),
+            (self.pileup_noise_scale >= 0, "pileup_noise_scale", ">= 0"),
             (self.seed_threshold >= self.growth_threshold >= self.perimeter_threshold >= 0, "thresholds", "seed >= growth >= perimeter >= 0"),
             (self.cell_energy_threshold_gev >= 0, "cell_energy_threshold_gev", ">= 0"),
             (self.truth_contributors >= 1, "truth_contributors", ">= 1"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layout import LAYERS, Calorimeter, LayerSpec
+from .layout import LAYERS, PILEUP_NOISE_MEV, Calorimeter, LayerSpec
 from .neighbours import NeighbourTable, build_neighbours
 
 __all__ = ["Detector", "RegionBlock", "get_detector", "cell_id", "LAYER_BY_SAMPLING"]
@@ -81,6 +81,8 @@ class Detector:
         x, y, z: Cartesian cell centre in mm.
         volume: Cell volume in mm^3.
         noise: Electronic noise sigma per cell, GeV (``CellGeo`` stores MeV).
+        pileup_noise: Pile-up noise sigma per cell for the clustering thresholds, GeV.
+        sampling_rows: Row range ``(start, stop)`` of each sampling's cells.
         calorimeter: :class:`Calorimeter` value per cell, int8.
         id: Cell identifiers, uint64.
         neighbours: Neighbour lists for topo-clustering and the MLTree neighbour branches.
@@ -97,6 +99,7 @@ class Detector:
                     start = block.stop
         self.blocks: tuple[RegionBlock, ...] = tuple(blocks)
         self.num_cells = start
+        self._threshold_noise: dict[float, np.ndarray] = {}
         self._fill_cells(noise_scale)
         self._build_lookup()
         self.neighbours: NeighbourTable = build_neighbours(self)
@@ -148,6 +151,13 @@ class Detector:
         self.y = self.r_perp * np.sin(self.phi)
         self.z = self.r_perp * np.sinh(self.eta)
         self.noise = noise_mev * 1e-3 * noise_scale
+        pileup = np.zeros(24)
+        for sampling, value in PILEUP_NOISE_MEV.items():
+            pileup[int(sampling)] = value * 1e-3
+        self.pileup_noise = pileup[self.sampling]
+        starts = np.flatnonzero(np.diff(self.sampling, prepend=-1))
+        stops = np.append(starts[1:], len(self.sampling))
+        self.sampling_rows = {int(self.sampling[start]): (int(start), int(stop)) for start, stop in zip(starts, stops)}
         calorimeter_lookup = np.full(24, int(Calorimeter.DEAD), np.int8)
         for sampling, layer in LAYER_BY_SAMPLING.items():
             calorimeter_lookup[sampling] = int(layer.calorimeter)
@@ -189,6 +199,13 @@ class Detector:
         iphi = np.floor((np.asarray(phi) + np.pi) * (num_phi / (2.0 * np.pi))).astype(np.int64) % num_phi
         start = self._lookup_start[region, (np.asarray(eta) >= 0).astype(np.int64)]
         return np.where(inside, start + ieta * num_phi + iphi, -1)
+
+    def threshold_noise(self, pileup_noise_scale: float) -> np.ndarray:
+        """Return the clustering noise per cell in GeV: electronic and scaled pile-up noise in quadrature."""
+        cached = self._threshold_noise.get(pileup_noise_scale)
+        if cached is None:
+            cached = self._threshold_noise[pileup_noise_scale] = np.hypot(self.noise, pileup_noise_scale * self.pileup_noise)
+        return cached
 
     def cell_geo(self) -> dict[str, np.ndarray]:
         """Return the ``CellGeo`` branches, one value per cell, with MLTree types and units (noise in MeV)."""

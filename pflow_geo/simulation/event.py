@@ -22,7 +22,7 @@ from .showers import em_shower, hadron_shower
 from .splitter import split_cluster
 from .tracking import Trajectory, smear_tracks
 
-__all__ = ["EventRecord", "Ledger", "simulate_event", "event_rng", "shower_particles"]
+__all__ = ["EventRecord", "Ledger", "simulate_event", "event_rng", "shower_particles", "available_energy"]
 
 # Tracks are reconstructed within the inner-detector acceptance.
 _TRACKER_ABS_ETA = 2.5
@@ -71,7 +71,8 @@ class EventRecord:
     hits: CellHits = field(repr=False)
 
 
-def _available_energy(truth: TruthRecord) -> np.ndarray:
+def available_energy(truth: TruthRecord) -> np.ndarray:
+    """Return the energy each truth particle can deposit, GeV: 0 for decayed ones, kinetic energy for baryons, E + m for anti-baryons."""
     energy = truth.momentum[:, 0].copy()
     for index, pdg_id in enumerate(truth.pdg_id):
         species = PARTICLES[int(pdg_id)]
@@ -131,7 +132,8 @@ def _reconstruct_tracks(rng: np.random.Generator, truth: TruthRecord, config: Si
 
 def _build_clusters(rng: np.random.Generator, detector: Detector, hits: CellHits, config: SimulationConfig) -> list[tuple[np.ndarray, np.ndarray]]:
     """Return ``(rows, weighted energy in GeV)`` per cluster after topo-clustering and splitting."""
-    energies = CellEnergies(rng, detector, hits, config.threshold_noise_scale, config.growth_threshold)
+    threshold_sigma = detector.threshold_noise(config.pileup_noise_scale)
+    energies = CellEnergies(rng, detector, hits, threshold_sigma, config.growth_threshold)
     clusters = topo_cluster(
         detector.neighbours, detector.num_cells, energies.growth_rows, energies.significance,
         config.seed_threshold, config.growth_threshold, config.perimeter_threshold,
@@ -199,7 +201,7 @@ def simulate_event(process: str, seed: int, event_index: int, config: Simulation
     """
     rng = event_rng(seed, event_index)
     truth = generate_truth(rng, process, config)
-    available = _available_energy(truth)
+    available = available_energy(truth)
     collector = shower_particles(rng, truth, available)
     hits = bin_deposits(detector, collector.deposits(), len(truth))
     tracks = _reconstruct_tracks(rng, truth, config)

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..geometry import Sampling
 
-__all__ = ["Calorimeter", "Region", "LayerSpec", "DeadSpec", "LAYERS", "DEAD_MATERIAL", "front_material_x0", "FRONT_LAMBDA_PER_X0"]
+__all__ = ["Calorimeter", "Region", "LayerSpec", "DeadSpec", "LAYERS", "DEAD_MATERIAL", "PILEUP_NOISE_MEV", "front_material_x0", "FRONT_LAMBDA_PER_X0"]
 
 
 class Calorimeter(enum.IntEnum):
@@ -183,6 +183,20 @@ LAYERS: tuple[LayerSpec, ...] = (
     _had(_S.TileExt1, [(1.0, 1.5, 0.1, _PHI64)], True, 2600.0, 3140.0, 2.6, _TILE, 25.0),
     _had(_S.TileExt2, [(1.0, 1.6, 0.2, _PHI64)], True, 3140.0, 3820.0, 3.3, _TILE, 35.0),
 )
+
+# Pile-up noise per cell at EM scale in MeV for Run-2-like conditions (mean
+# mu about 30 to 40), an estimate: it dominates in EME2 and HEC, is comparable
+# to the electronic noise in EMB2 and the Tile A and BC layers, and is small in
+# the fine EMB1 strips. It enters only the clustering thresholds, since ATLAS
+# topo-clustering uses the total noise even for single-particle MC.
+PILEUP_NOISE_MEV: dict[Sampling, float] = {
+    _S.PreSamplerB: 50.0, _S.EMB1: 10.0, _S.EMB2: 40.0, _S.EMB3: 20.0,
+    _S.PreSamplerE: 60.0, _S.EME1: 20.0, _S.EME2: 70.0, _S.EME3: 40.0,
+    _S.HEC0: 250.0, _S.HEC1: 250.0, _S.HEC2: 300.0, _S.HEC3: 300.0,
+    _S.TileBar0: 25.0, _S.TileBar1: 20.0, _S.TileBar2: 10.0,
+    _S.TileGap1: 20.0, _S.TileGap2: 10.0, _S.TileGap3: 40.0,
+    _S.TileExt0: 25.0, _S.TileExt1: 20.0, _S.TileExt2: 10.0,
+}
 
 DEAD_MATERIAL: tuple[DeadSpec, ...] = (
     DeadSpec("barrel presampler to accordion", True, 1435.0, 1480.0, 0.0, 1.6, 0.5, 0.03, 15.0),

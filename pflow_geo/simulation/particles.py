@@ -60,6 +60,9 @@ PARTICLES: dict[int, ParticleData] = {
 PROCESSES = ("rho", "pion", "photon", "pi0", "electron", "jet")
 
 _RHO_WIDTH = 0.1491
+# Upper end of the rho line shape in GeV, as Pythia 8 limits it; the p-wave
+# width grows as q^3, so without a limit the tail reaches far up.
+_RHO_MAX_MASS = 1.5
 _PI0_MASS = PARTICLES[111].mass
 _PION_MASS = PARTICLES[211].mass
 
@@ -179,7 +182,7 @@ def two_body_decay(rng: np.random.Generator, parent: np.ndarray, mass_1: float, 
 def _rho_mass_table() -> tuple[np.ndarray, np.ndarray]:
     """Tabulate the cumulative distribution of the rho(770) -> pi pi line shape."""
     threshold = _PION_MASS + _PI0_MASS
-    mass = np.linspace(threshold, 2.0, 20001)
+    mass = np.linspace(threshold, _RHO_MAX_MASS, 20001)
     nominal = PARTICLES[213].mass
 
     def breakup(m):
@@ -192,8 +195,8 @@ def _rho_mass_table() -> tuple[np.ndarray, np.ndarray]:
     return mass, cumulative / cumulative[-1]
 
 
-def sample_rho_mass(rng: np.random.Generator, maximum: float = 2.0) -> float:
-    """Draw a rho(770)+- mass in GeV from its p-wave Breit-Wigner line shape, below ``maximum``."""
+def sample_rho_mass(rng: np.random.Generator, maximum: float = _RHO_MAX_MASS) -> float:
+    """Draw a rho(770)+- mass in GeV from its p-wave Breit-Wigner line shape, below ``maximum`` (at most 1.5 GeV)."""
     mass, cumulative = _rho_mass_table()
     limit = float(np.interp(min(maximum, mass[-1]), mass, cumulative))
     return float(np.interp(rng.uniform(0.0, limit), cumulative, mass))
@@ -229,7 +232,7 @@ def generate_truth(rng: np.random.Generator, process: str, config) -> TruthRecor
     energy, eta, phi = _primary_direction(rng, config)
     sign = 1 if rng.uniform() < 0.5 else -1
     if process == "rho":
-        mass = sample_rho_mass(rng, maximum=min(2.0, 0.99 * energy))
+        mass = sample_rho_mass(rng, maximum=min(_RHO_MAX_MASS, 0.99 * energy))
         rho = builder.add(213 * sign, four_momentum(max(energy, mass * 1.0001), mass, eta, phi))
         builder.mark_decayed(rho)
         pion, pi0 = two_body_decay(rng, builder.rows[rho][2], _PION_MASS, _PI0_MASS)

@@ -109,13 +109,14 @@ def _normal_tail(rng: np.random.Generator, threshold: float, size: int) -> np.nd
     return values[:size] * rng.choice(np.array([-1.0, 1.0]), size)
 
 
-def _normal_core(rng: np.random.Generator, threshold: float, size: int) -> np.ndarray:
-    """Draw z from a standard normal restricted to |z| <= threshold."""
-    values = np.empty(0)
-    while len(values) < size:
-        candidate = rng.standard_normal(int((size - len(values)) * 1.1) + 8)
-        values = np.concatenate([values, candidate[np.abs(candidate) <= threshold]])
-    return values[:size]
+def _normal_core(rng: np.random.Generator, threshold: np.ndarray) -> np.ndarray:
+    """Draw one z per element from a standard normal restricted to |z| <= threshold (array)."""
+    values = rng.standard_normal(len(threshold))
+    outside = np.flatnonzero(np.abs(values) > threshold)
+    while len(outside):
+        values[outside] = rng.standard_normal(len(outside))
+        outside = outside[np.abs(values[outside]) > threshold[outside]]
+    return values
 
 
 class CellEnergies:
@@ -125,26 +126,34 @@ class CellEnergies:
         rng: Random stream of the event.
         detector: The cell grid (noise sigma per cell).
         hits: Signal cells of the event.
-        threshold_scale: Clustering thresholds are in units of ``threshold_scale`` times the cell's noise sigma.
-        growth_threshold: Cells with ``|E| > growth_threshold * threshold_scale * sigma`` are the growth cells.
+        threshold_sigma: Noise sigma of the clustering thresholds per cell, GeV
+            ``[num_cells]``; at least the electronic noise, and the same for all
+            cells of a sampling.
+        growth_threshold: Cells with ``|E| > growth_threshold * threshold_sigma`` are the growth cells.
 
     Attributes:
-        threshold_sigma: Noise sigma of the clustering thresholds per cell, GeV ``[num_cells]``.
+        threshold_sigma: As given.
         growth_rows: Rows of all cells above the growth threshold (signal or noise), sorted.
     """
 
-    def __init__(self, rng: np.random.Generator, detector: Detector, hits: CellHits, threshold_scale: float, growth_threshold: float) -> None:
+    def __init__(self, rng: np.random.Generator, detector: Detector, hits: CellHits, threshold_sigma: np.ndarray, growth_threshold: float) -> None:
         self._rng = rng
         self._noise = detector.noise
-        self.threshold_sigma = detector.noise * threshold_scale
+        self.threshold_sigma = threshold_sigma
         num_cells = detector.num_cells
+        # A noise-only cell is a growth cell when |E| / sigma_elec exceeds this.
+        self._cut = growth_threshold * threshold_sigma / detector.noise
 
-        # A noise-only cell is a growth cell when |z| > growth * threshold_scale.
-        self._cut = growth_threshold * threshold_scale
-        tail_probability = math.erfc(self._cut / math.sqrt(2.0))
-        count = rng.binomial(num_cells, tail_probability)
-        tail_rows = rng.choice(num_cells, count, replace=False)
-        tail_energy = _normal_tail(rng, self._cut, count) * detector.noise[tail_rows]
+        # Noise-only growth cells, sampling by sampling (one cut per sampling).
+        tail_rows, tail_energy = [], []
+        for start, stop in detector.sampling_rows.values():
+            cut = float(self._cut[start])
+            count = rng.binomial(stop - start, math.erfc(cut / math.sqrt(2.0)))
+            rows = start + rng.choice(stop - start, count, replace=False)
+            tail_rows.append(rows)
+            tail_energy.append(_normal_tail(rng, cut, count) * detector.noise[rows])
+        tail_rows = np.concatenate(tail_rows)
+        tail_energy = np.concatenate(tail_energy)
         signal_energy = hits.signal + rng.standard_normal(len(hits.rows)) * detector.noise[hits.rows]
 
         # Dense per-event store, NaN until a cell's energy is drawn. Signal
@@ -167,7 +176,7 @@ class CellEnergies:
         missing = np.isnan(values)
         if missing.any():
             new_rows = sorted_unique(rows[missing])
-            self._values[new_rows] = _normal_core(self._rng, self._cut, len(new_rows)) * self._noise[new_rows]
+            self._values[new_rows] = _normal_core(self._rng, self._cut[new_rows]) * self._noise[new_rows]
             values = self._values[rows]
         return values
 

@@ -46,7 +46,7 @@ _MIP_RESPONSE = _by_calorimeter(0.0, 1.3, 1.1, 1.2)
 MOLIERE_RADIUS_MM = _by_calorimeter(39.0, 39.0, 25.0, 20.0)
 # Sampling terms s (relative resolution s / sqrt(E[GeV])) for EM and hadronic spots.
 _EM_SAMPLING = _by_calorimeter(0.0, 0.10, 0.25, 0.21)
-_HADRONIC_SAMPLING = _by_calorimeter(0.0, 0.30, 0.30, 0.30)
+_HADRONIC_SAMPLING = _by_calorimeter(0.0, 0.45, 0.50, 0.45)
 # Hadronic lateral profile: density exp(-r / W) per unit area with a narrow
 # (W1) and a wide (W2) component, W in mm; W1 takes _CORE_SHARE of the energy.
 _HADRONIC_WIDTH_1 = _by_calorimeter(30.0, 25.0, 60.0, 50.0)
