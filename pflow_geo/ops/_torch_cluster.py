@@ -17,9 +17,13 @@ logger = logging.getLogger(__name__)
 
 try:
     import torch_cluster
-except ImportError:
+except ImportError as error:
     torch_cluster = None
-    logger.debug("torch-cluster is not installed, so neighbour search uses pure PyTorch")
+    if error.name == "torch_cluster":
+        logger.debug("torch-cluster is not installed, so neighbour search uses pure PyTorch")
+    else:
+        # torch-cluster 1.6.3 imports scipy, for example.
+        logger.warning("torch-cluster failed to import (%s), so neighbour search uses pure PyTorch", error)
 except OSError as error:
     # An installed build that does not match the installed torch fails to load its library.
     torch_cluster = None
