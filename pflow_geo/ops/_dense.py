@@ -55,8 +55,8 @@ def dense_neighbors(
     size_x, size_y = torch.stack([counts_x, counts_y]).tolist()
 
     # Distances do not change under a shift, and centring each cloud keeps the
-    # matrix-product form of torch.cdist precise on coordinates in mm that sit
-    # metres away from the origin.
+    # matrix-product form of the squared distances precise on coordinates in
+    # mm that sit metres away from the origin.
     cloud_ids = torch.arange(num_clouds, device=x.device)
     batch_x = torch.repeat_interleave(cloud_ids, counts_x)
     batch_y = torch.repeat_interleave(cloud_ids, counts_y)
@@ -89,10 +89,25 @@ def dense_neighbors(
         rows.append(row)
         cols.append(col)
 
-    row = torch.cat(rows)
-    col = torch.cat(cols)
-    order = torch.argsort(row, stable=True)
-    return row[order], col[order]
+    return _sort_by_row(torch.cat(rows), torch.cat(cols), counts_y.sum())
+
+
+def _sort_by_row(row: Tensor, col: Tensor, num_rows: Tensor) -> tuple[Tensor, Tensor]:
+    # The edges of one query row come out of a single topk call, so they are
+    # contiguous and in distance order. Each edge's place in the sorted output
+    # is the start of its row there plus its rank within its run, which avoids
+    # a full sort.
+    if row.numel() == 0:
+        return row, col
+    position = torch.arange(row.numel(), device=row.device)
+    run_start = torch.ones_like(row, dtype=torch.bool)
+    run_start[1:] = row[1:] != row[:-1]
+    rank = position - torch.cummax(torch.where(run_start, position, torch.zeros_like(position)), 0).values
+    counts = torch.bincount(row, minlength=int(num_rows))
+    target = (torch.cumsum(counts, 0) - counts)[row] + rank
+    sorted_row = torch.empty_like(row).index_copy_(0, target, row)
+    sorted_col = torch.empty_like(col).index_copy_(0, target, col)
+    return sorted_row, sorted_col
 
 
 def _group_neighbors(
@@ -124,22 +139,34 @@ def _group_neighbors(
         y_valid = row_offsets < count_y[:, None]
         y_index = torch.where(y_valid, start_y[:, None] + row_offsets, torch.zeros_like(row_offsets))
 
-        # Forcing the matrix-product form ran about twice as fast as cdist's
-        # default mode on these block shapes (torch 2.13, 2 CPU cores).
-        distance = torch.cdist(y[y_index], points, compute_mode="use_mm_for_euclid_dist")
-        invalid = ~x_valid[:, None, :]
+        distance = _squared_distances(y[y_index], points)
+        distance.masked_fill_(~x_valid[:, None, :], float("inf"))
         if exclude_self:
-            invalid = invalid | (y_index[:, :, None] == x_index[:, None, :])
+            # x and y are the same points in the same layout, so the point
+            # itself sits in the column equal to its row offset.
+            block_rows = torch.arange(row_offsets.numel(), device=x.device)
+            distance[:, block_rows, row_offsets] = float("inf")
         if max_distance is not None:
-            invalid = invalid | (distance >= max_distance)
-        distance = distance.masked_fill(invalid, float("inf"))
+            distance.masked_fill_(distance >= max_distance**2, float("inf"))
 
         nearest, position = distance.topk(num_neighbors, dim=-1, largest=False, sorted=True)
         found = torch.isfinite(nearest) & y_valid[:, :, None]
         neighbor = x_index.gather(1, position.flatten(1)).view_as(position)
-        rows.append(y_index[:, :, None].expand_as(position)[found])
-        cols.append(neighbor[found])
+        row = y_index[:, :, None].expand_as(position)
+        if bool(found.all()):
+            rows.append(row.flatten())
+            cols.append(neighbor.flatten())
+        else:
+            rows.append(row[found])
+            cols.append(neighbor[found])
     return torch.cat(rows), torch.cat(cols)
+
+
+def _squared_distances(a: Tensor, b: Tensor) -> Tensor:
+    # |a|^2 - 2 a.b + |b|^2 with one batched matrix product. It ran about five
+    # times faster than explicit differences on CPU (torch 2.13, 2 cores).
+    squared = torch.baddbmm(a.pow(2).sum(-1, keepdim=True), a, b.transpose(1, 2), alpha=-2.0)
+    return squared.add_(b.pow(2).sum(-1)[:, None, :]).clamp_min_(0.0)
 
 
 def farthest_point_sampling(
