@@ -245,7 +245,7 @@ def write_plots(directory: Path, pions: dict, rho: dict) -> list[str]:
     for energy, ((low, high), _) in EOP_TARGETS.items():
         axis.fill_between([energy * 0.9, energy * 1.1], low, high, color="tab:orange", alpha=0.4)
     axis.plot([], [], color="tab:orange", alpha=0.4, linewidth=8, label="ATLAS MC12 mean range")
-    axis.set(xscale="log", xlabel="pion energy [GeV]", ylabel="E/p (cells within 0.2 of the track)", ylim=(0, 1.2))
+    axis.set(xscale="log", xlabel="pion energy [GeV]", ylabel="E/p (clusters within 0.2 of the track)", ylim=(0, 1.2))
     axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(directory / "pion_eop.png", dpi=120)
@@ -299,19 +299,23 @@ def write_report(directory: Path, pions: dict, photons: dict, rho: dict, plots: 
             f"| {energy:g} | {result['count']} | {result['mean']:.3f} | {result['std']:.3f} | {mean_range} | {spread_range} | "
             f"{result['zero']:.3f} | {result['cell_mean']:.3f} | {result['cell_std']:.3f} |"
         )
+
     mip = pions["mip_like"]
     lines += ["", f"40 GeV pions with less than 0.8 GeV deposited in the EM layers (no hard interaction before the Tile): "
               f"{mip[(0.0, 0.1)]:.3f} at |eta| < 0.1, {mip[(-1.0, 1.0)]:.3f} over |eta| < 1 (reference: about 0.3 at eta = 0).", ""]
+
     lines += ["## Photons (|eta| < 1)", "", "| E [GeV] | cluster energy within 0.2 / E | spread | median R_eta (EMB2 3x7 / 7x7) |", "|---|---|---|---|"]
     for energy in (10.0, 50.0):
         result = photons[energy]
         lines.append(f"| {energy:g} | {result['response']:.3f} | {result['resolution']:.3f} | {result['r_eta']:.3f} |")
     lines += ["", f"Lateral containment of 50 GeV photon deposits in the EM layers: {photons['containment_1rm']:.3f} within 1 R_M, "
               f"{photons['containment_2rm']:.3f} within 2 R_M (reference: 0.90 and 0.95).", ""]
+
     lines += ["## rho -> pi+- pi0", "", "Share of events with both photons within 0.2 of the charged pion (truth directions):", "",
-              "| rho energy [GeV] | events with |eta| < 0.3 | share, |eta| < 0.3 | share, all eta |", "|---|---|---|---|"]
+              "| rho energy [GeV] | events with \\|eta\\| < 0.3 | share, \\|eta\\| < 0.3 | share, all eta |", "|---|---|---|---|"]
     for (low, high), (central, count, everything) in rho["overlap"].items():
         lines.append(f"| {low}-{high} | {count} | {central:.3f} | {everything:.3f} |")
+
     cells = rho["cells_per_track"]
     lines += [
         "", f"Topo-clusters per event: {rho['clusters_per_event']:.2f}.",
@@ -323,6 +327,7 @@ def write_report(directory: Path, pions: dict, photons: dict, rho: dict, plots: 
         "", f"ATLAS rho sample, energy-weighted: {ATLAS_CLASS1_FRACTION}.", "",
     ]
     lines += [f"![{name}]({name})" for name in plots]
+
     path = directory / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path

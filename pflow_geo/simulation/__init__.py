@@ -1,10 +1,11 @@
 """Fast simulation of an ATLAS-like calorimeter and tracker, written as MLTree ntuples.
 
-Single rho, pi, photon, pi0 and electron guns and jet-like events are
-showered in a projective cell grid with the ATLAS granularity, read out with
-Gaussian electronic noise, topo-clustered (4-2-0 with splitting) and written
-with the MLTree ``EventTree`` and ``CellGeo`` branches. See
-``docs/simulation.md`` for the models and their validation.
+The simulator generates single rho, pi, photon, pi0 and electron guns and
+jet-like events and showers them in a projective cell grid with the ATLAS
+granularity. The cells get Gaussian electronic noise and are topo-clustered
+(4-2-0 with splitting). Events are written with the MLTree ``EventTree`` and
+``CellGeo`` branches. ``docs/simulation.md`` describes the models and their
+validation.
 
 Example:
     >>> from pflow_geo.simulation import simulate

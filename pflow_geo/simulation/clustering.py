@@ -6,7 +6,7 @@ Significance is ``|E| / sigma`` with the clustering noise sigma of the cell.
    significance; each starts a proto-cluster.
 2. Growth proceeds in rounds from the seeds and then from the cells added in
    the previous round (in decreasing significance). A neighbour above the
-   growth threshold joins the proto-cluster and grows in the next round; if it
+   growth threshold joins the proto-cluster and grows in the next round. If it
    already belongs to another proto-cluster, the two are merged.
 3. A neighbour below the growth threshold but above the perimeter threshold
    joins the first proto-cluster that reaches it and does not grow further or

@@ -1,12 +1,12 @@
 """Energy deposits ("spots") of one event and the per-particle energy ledger.
 
-Showers are generated as spots: a depth along the particle's path (a
-segment of its material stack and a fraction through it), a lateral offset
-in mm from the shower axis, the true deposited energy ("truth", the total
-calibration-hit energy: visible plus invisible) and the EM-scale signal it
-produces. The collector places spots in (sampling, eta, phi), books energy
-that ends in dead material or leaks out of the back, and hands the rest to
-the cell binning.
+Showers are generated as spots. A spot has a depth along the particle's path
+(a segment of its material stack and a fraction through it), a lateral
+offset in mm from the shower axis, its deposited energy and the EM-scale
+signal it produces. The deposited energy ("truth") is the total
+calibration-hit energy, visible plus invisible. The collector places spots in
+(sampling, eta, phi) and books the energy that ends in dead material or leaks
+out of the back; the cell binning takes the rest.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = ["ShowerAxis", "DepositCollector", "Deposits"]
 
 @dataclass
 class ShowerAxis:
-    """Where a particle's shower develops: along its direction, or along its trajectory for charged particles.
+    """Shower axis of a particle: its direction from the origin, or its trajectory for charged particles.
 
     Attributes:
         eta, phi: Direction at the origin (radians).

@@ -164,8 +164,8 @@ class Detector:
         self.calorimeter = calorimeter_lookup[self.sampling]
 
     def _build_lookup(self) -> None:
-        # One row per region with both sides' start rows; rows are sorted by
-        # sampling * 8 + eta_min, so a searchsorted on the same key finds the region.
+        # One row per region with the start rows of both sides. Rows are sorted
+        # by sampling * 8 + eta_min (|eta| < 8), so a searchsorted on that key finds the region.
         positive = [block for block in self.blocks if block.side > 0]
         negative = {(block.sampling, block.region): block for block in self.blocks if block.side < 0}
         self._lookup_key = np.array([b.sampling * 8.0 + b.eta_min for b in positive])

@@ -35,7 +35,7 @@ def event_rng(seed: int, event_index: int) -> np.random.Generator:
 
 @dataclass
 class Ledger:
-    """Where the energy of each truth particle went, GeV ``[num_particles]`` each.
+    """Energy bookkeeping of each truth particle, GeV ``[num_particles]`` per field.
 
     Attributes:
         available: Energy the particle can deposit (E, or kinetic energy for baryons, E + m for anti-baryons).

@@ -8,13 +8,13 @@ layer at normal incidence, in radiation lengths X0 and nuclear interaction
 lengths lambda_I; the path through a layer grows as cosh(eta) in the barrel
 and as 1/tanh|eta| in the end-caps.
 
-Sources of the numbers: the granularity follows the ATLAS LAr identifier
-helpers (LArEM_ID.h, LArHEC_ID.h) and the ATLAS detector paper (JINST 3
-(2008) S08003) for Tile; the depths are the ATLAS design values (EMB
-4.3/16/2 X0, Tile 1.5/4.1/1.8 lambda_I); the noise values are per-layer
-electronic-noise choices in the range of the COCOA and Lorenzetti ATLAS-like
-models. The extents are chosen so that each layer contains the reference
-surface that ``pflow_geo.geometry.SURFACES`` gives for it.
+The granularity follows the ATLAS LAr identifier helpers (LArEM_ID.h,
+LArHEC_ID.h) and, for Tile, the ATLAS detector paper (JINST 3 (2008) S08003).
+The depths are the ATLAS design values (EMB 4.3/16/2 X0, Tile 1.5/4.1/1.8
+lambda_I). The noise values are per-layer choices within the range of the
+COCOA and Lorenzetti ATLAS-like models, not ATLAS measurements. Each layer's
+extent contains the reference surface that ``pflow_geo.geometry.SURFACES``
+gives for it.
 """
 
 from __future__ import annotations
@@ -184,11 +184,12 @@ LAYERS: tuple[LayerSpec, ...] = (
     _had(_S.TileExt2, [(1.0, 1.6, 0.2, _PHI64)], True, 3140.0, 3820.0, 3.3, _TILE, 35.0),
 )
 
-# Pile-up noise per cell at EM scale in MeV for Run-2-like conditions (mean
-# mu about 30 to 40), an estimate: it dominates in EME2 and HEC, is comparable
-# to the electronic noise in EMB2 and the Tile A and BC layers, and is small in
-# the fine EMB1 strips. It enters only the clustering thresholds, since ATLAS
-# topo-clustering uses the total noise even for single-particle MC.
+# Pile-up noise per cell at EM scale in MeV for Run-2-like conditions (mean mu
+# about 30 to 40). These are estimates that follow the known pattern: pile-up
+# noise dominates in EME2 and HEC, is comparable to the electronic noise in
+# EMB2 and the Tile A and BC layers, and is small in the fine EMB1 strips. It
+# enters only the clustering thresholds, because ATLAS topo-clustering uses
+# the total noise even for single-particle MC.
 PILEUP_NOISE_MEV: dict[Sampling, float] = {
     _S.PreSamplerB: 50.0, _S.EMB1: 10.0, _S.EMB2: 40.0, _S.EMB3: 20.0,
     _S.PreSamplerE: 60.0, _S.EME1: 20.0, _S.EME2: 70.0, _S.EME3: 40.0,

@@ -5,11 +5,13 @@ Two cells are neighbours when
 * they are in the same sampling and their (eta, phi) rectangles touch, on a
   side or a corner (the 8 surrounding cells on a regular grid, more where the
   granularity changes), or
-* they are in adjacent samplings of the same calorimeter (``InSamp``), in
-  the same depth of neighbouring sub-detectors (``SubDet``: barrel and
-  end-cap EM in the transition region, the Tile barrel, extended barrel and
-  gap cells), or on the two sides of the EM to hadronic boundary
-  (``SuperCalo``: EMB3 to Tile, EME3 to HEC0), and their rectangles overlap.
+* their rectangles overlap and they are in adjacent samplings of the same
+  calorimeter (``InSamp``), or
+* their rectangles overlap and they are in the same depth of neighbouring
+  sub-detectors (``SubDet``): barrel and end-cap EM in the transition region,
+  or the Tile barrel, extended barrel and gap cells (these may also touch), or
+* their rectangles overlap across the EM to hadronic boundary
+  (``SuperCalo``: EMB3 to Tile, EME3 to HEC0).
 
 Presampler cells only neighbour the presamplers and the first EM layer, as
 with ATLAS's ``RestrictPSNeighbors``.

@@ -1,8 +1,9 @@
 """Truth particles: PDG properties, particle guns, rho and pi0 decays, and jet-like events.
 
-Four-momenta are ``(E, px, py, pz)`` in GeV. Every event's truth list holds
-all generated particles, decayed ones included (status 2), in the order they
-were made, as MLTree writes them with ``OnlyStableTruthParticles=False``.
+Four-momenta are ``(E, px, py, pz)`` in GeV. Every event's truth list
+contains all generated particles in the order they were made, decayed ones
+included (status 2). MLTree writes the list this way with
+``OnlyStableTruthParticles=False``.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ PARTICLES: dict[int, ParticleData] = {
 PROCESSES = ("rho", "pion", "photon", "pi0", "electron", "jet")
 
 _RHO_WIDTH = 0.1491
-# Upper end of the rho line shape in GeV, as Pythia 8 limits it; the p-wave
+# Upper end of the rho line shape in GeV, the limit Pythia 8 uses. The p-wave
 # width grows as q^3, so without a limit the tail reaches far up.
 _RHO_MAX_MASS = 1.5
 _PI0_MASS = PARTICLES[111].mass

@@ -2,7 +2,7 @@
 
 A local maximum is a cell with E > 500 MeV, at least 4 neighbours inside the
 cluster and no neighbour inside the cluster with more energy. Maxima in the
-primary samplings (EMB2, EMB3, EME2, EME3) always count; maxima in the
+primary samplings (EMB2, EMB3, EME2, EME3) always count. Maxima in the
 secondary samplings (EMB1, EME1, Tile, HEC) count only when they do not
 overlap in (eta, phi) with a primary maximum. A cluster with two or more
 maxima is regrown from them, in rounds, using only its own cells and no

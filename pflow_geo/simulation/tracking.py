@@ -9,9 +9,10 @@ is a straight line. Pseudorapidity of the direction never changes.
 
 Track reconstruction smears (q/pT, phi0, cot theta, d0, z0) with the ATLAS
 inner-detector resolutions ``sigma(pT) = sigma_inf * (1 (+) p_X / pT)``
-(JINST 3 (2008) S08003), then extrapolates the smeared track to the
-reference surface of every layer and adds a multiple-scattering smear of
-``3e-3 / p[GeV] (+) 3e-4`` to the (eta, phi) of the intersections.
+(JINST 3 (2008) S08003). It then extrapolates the smeared track to the
+reference surface of every layer. A multiple-scattering smear of
+``3e-3 / p[GeV] (+) 3e-4`` (an estimate) shifts the (eta, phi) of all
+intersections of a track together.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ def test_chunks_append_in_order(tmp_path):
         writer.extend(chunk(0, 3))
         writer.extend(chunk(3, 2))
         assert writer.num_events == 5
-        assert writer.temporary.exists() and not path.exists()
+        assert writer.temporary.exists()
+        assert not path.exists()
     with uproot.open(path) as file:
         events = file["EventTree"].arrays()
         geo = file["CellGeo"].arrays()
