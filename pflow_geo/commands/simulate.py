@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import math
+import sys
+
+from ..simulation.config import PROCESSES, SimulationConfig
+
+_DEFAULTS = SimulationConfig()
 
 DESCRIPTION = (
     "Simulate events in an ATLAS-like calorimeter and tracker and write them, with the cell "
@@ -13,11 +17,6 @@ DESCRIPTION = (
     "to OUTPUT.part and renamed when complete; the same seed gives the same content whatever "
     "the number of workers."
 )
-
-# The same values as pflow_geo.simulation.SimulationConfig, repeated here so
-# that `--help` does not import the simulation.
-PROCESSES = ("rho", "pion", "photon", "pi0", "electron", "jet")
-
 
 def _positive_int(text: str) -> int:
     value = int(text)
@@ -40,36 +39,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", required=True, type=_non_negative_int, metavar="S", help="run seed; each event's random stream is derived from (S, event index)")
     parser.add_argument("--output", required=True, metavar="FILE", help="output ROOT file (its directory must exist)")
     parser.add_argument("--workers", type=_positive_int, default=1, metavar="K", help="number of worker processes (default: %(default)s)")
-    parser.add_argument("--chunk-size", type=_positive_int, default=500, metavar="N", help="events generated and written at a time; memory grows with it (default: %(default)s)")
-    parser.add_argument("--energy-min", type=float, default=2.0, metavar="GEV", help="lowest primary energy in GeV (default: %(default)s)")
-    parser.add_argument("--energy-max", type=float, default=200.0, metavar="GEV", help="highest primary energy in GeV; equal to --energy-min for a fixed energy (default: %(default)s)")
-    parser.add_argument("--eta-min", type=float, default=-2.5, help="lowest primary pseudorapidity (default: %(default)s)")
-    parser.add_argument("--eta-max", type=float, default=2.5, help="highest primary pseudorapidity (default: %(default)s)")
-    parser.add_argument("--phi-min", type=float, default=-math.pi, metavar="RAD", help="lowest primary azimuth in radians (default: -pi)")
-    parser.add_argument("--phi-max", type=float, default=math.pi, metavar="RAD", help="highest primary azimuth in radians (default: pi)")
-    parser.add_argument("--unmatched-track-rate", type=float, default=0.01, metavar="P", help="probability per event of an extra track with no truth match (default: %(default)s)")
-    parser.add_argument("--noise-scale", type=float, default=1.0, metavar="X", help="factor on the per-layer electronic noise added to the cells (default: %(default)s)")
+    parser.add_argument("--chunk-size", type=_positive_int, default=_DEFAULTS.chunk_size, metavar="N", help="events generated and written at a time; memory grows with it (default: %(default)s)")
+    parser.add_argument("--energy-min", type=float, default=_DEFAULTS.energy_min_gev, metavar="GEV", help="lowest primary energy in GeV (default: %(default)s)")
+    parser.add_argument("--energy-max", type=float, default=_DEFAULTS.energy_max_gev, metavar="GEV", help="highest primary energy in GeV; equal to --energy-min for a fixed energy (default: %(default)s)")
+    parser.add_argument("--eta-min", type=float, default=_DEFAULTS.eta_min, metavar="ETA", help="lowest primary pseudorapidity (default: %(default)s)")
+    parser.add_argument("--eta-max", type=float, default=_DEFAULTS.eta_max, metavar="ETA", help="highest primary pseudorapidity (default: %(default)s)")
+    parser.add_argument("--phi-min", type=float, default=_DEFAULTS.phi_min, metavar="RAD", help="lowest primary azimuth in radians (default: -pi)")
+    parser.add_argument("--phi-max", type=float, default=_DEFAULTS.phi_max, metavar="RAD", help="highest primary azimuth in radians (default: pi)")
+    parser.add_argument("--unmatched-track-rate", type=float, default=_DEFAULTS.unmatched_track_rate, metavar="P", help="probability per event of an extra track with no truth match (default: %(default)s)")
+    parser.add_argument("--noise-scale", type=float, default=_DEFAULTS.noise_scale, metavar="X", help="factor on the per-layer electronic noise added to the cells (default: %(default)s)")
     parser.add_argument(
-        "--pileup-noise-scale", type=float, default=1.0, metavar="X",
+        "--pileup-noise-scale", type=float, default=_DEFAULTS.pileup_noise_scale, metavar="X",
         help="factor on the Run-2-like pile-up noise that enters the clustering thresholds with the electronic noise; 0 for thresholds at the electronic noise (default: %(default)s)",
     )
-    parser.add_argument("--contributors", type=_positive_int, default=3, metavar="N", help="truth particles kept per cell, largest energy first (default: %(default)s)")
+    parser.add_argument("--contributors", type=_positive_int, default=_DEFAULTS.truth_contributors, metavar="N", help="truth particles kept per cell, largest energy first (default: %(default)s)")
     parser.add_argument("--no-split", action="store_true", help="do not split topo-clusters at local maxima")
     parser.add_argument("--no-truth-padding", action="store_true", help="do not pad the per-cell truth lists to cluster_nCells (MLTree master pads them)")
     parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the simulation described by ``args`` and return 0."""
+    """Run the simulation described by ``args``; return 0, or 1 after printing the error for an invalid setting."""
     from ..simulation import simulate
 
-    simulate(
-        args.process,
-        args.events,
-        args.seed,
-        args.output,
-        workers=args.workers,
-        progress=not args.no_progress,
+    settings = dict(
         chunk_size=args.chunk_size,
         energy_min_gev=args.energy_min,
         energy_max_gev=args.energy_max,
@@ -84,4 +77,9 @@ def run(args: argparse.Namespace) -> int:
         split_clusters=not args.no_split,
         pad_truth_lists=not args.no_truth_padding,
     )
+    try:
+        simulate(args.process, args.events, args.seed, args.output, workers=args.workers, progress=not args.no_progress, **settings)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0

@@ -12,8 +12,16 @@ Example:
     >>> simulate("rho", 100, seed=1, output="rho.root")  # doctest: +SKIP
 """
 
-from .config import SimulationConfig
-from .particles import PROCESSES
-from .run import simulate
+from .config import PROCESSES, SimulationConfig
 
 __all__ = ["simulate", "SimulationConfig", "PROCESSES"]
+
+
+def __getattr__(name: str):
+    # Load the simulation (numpy, uproot) only when it is used, so that the
+    # command line can read the settings' defaults quickly.
+    if name == "simulate":
+        from .run import simulate
+
+        return simulate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

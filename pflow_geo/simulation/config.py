@@ -7,7 +7,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SimulationConfig"]
+__all__ = ["SimulationConfig", "PROCESSES"]
+
+# What an event can contain: see pflow_geo.simulation.particles.generate_truth.
+PROCESSES = ("rho", "pion", "photon", "pi0", "electron", "jet")
 
 
 @dataclass(frozen=True)

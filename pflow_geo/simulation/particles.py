@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .config import PROCESSES
+
 __all__ = [
     "ParticleData", "PARTICLES", "TruthRecord", "PROCESSES", "generate_truth",
     "two_body_decay", "sample_rho_mass", "invariant_mass", "four_momentum", "decay_pi0", "TruthBuilder",
@@ -58,7 +60,6 @@ PARTICLES: dict[int, ParticleData] = {
     -2112: ParticleData("nbar", 0.939565, 0, "hadron", 1.0, -1),
 }
 
-PROCESSES = ("rho", "pion", "photon", "pi0", "electron", "jet")
 
 _RHO_WIDTH = 0.1491
 # Upper end of the rho line shape in GeV, the limit Pythia 8 uses. The p-wave

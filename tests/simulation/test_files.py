@@ -133,3 +133,9 @@ def test_command_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["simulate", "--help"])
     assert "--pileup-noise-scale" in capsys.readouterr().out
+
+
+def test_command_line_invalid_setting(tmp_path, capsys):
+    status = main(["-q", "simulate", "--process", "rho", "--events", "1", "--seed", "1", "--output", str(tmp_path / "x.root"), "--energy-min", "50", "--energy-max", "5"])
+    assert status == 1
+    assert "invalid simulation setting energy range" in capsys.readouterr().err
