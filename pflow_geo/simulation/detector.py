@@ -150,14 +150,17 @@ class Detector:
         self.x = self.r_perp * np.cos(self.phi)
         self.y = self.r_perp * np.sin(self.phi)
         self.z = self.r_perp * np.sinh(self.eta)
+
         self.noise = noise_mev * 1e-3 * noise_scale
         pileup = np.zeros(24)
         for sampling, value in PILEUP_NOISE_MEV.items():
             pileup[int(sampling)] = value * 1e-3
         self.pileup_noise = pileup[self.sampling]
+
         starts = np.flatnonzero(np.diff(self.sampling, prepend=-1))
         stops = np.append(starts[1:], len(self.sampling))
         self.sampling_rows = {int(self.sampling[start]): (int(start), int(stop)) for start, stop in zip(starts, stops)}
+
         calorimeter_lookup = np.full(24, int(Calorimeter.DEAD), np.int8)
         for sampling, layer in LAYER_BY_SAMPLING.items():
             calorimeter_lookup[sampling] = int(layer.calorimeter)

@@ -58,9 +58,20 @@ class Ledger:
 class EventRecord:
     """One simulated event with the quantities MLTree stores (numpy, before assembly into branches).
 
-    ``clusters`` holds, per cluster (sorted by decreasing energy), the cells
-    that pass the cell-energy cut with their weighted energies and leading
-    truth contributors.
+    Attributes:
+        event_number: Index of the event in the run.
+        truth: The truth particles.
+        tracks: Reconstructed tracks, as returned by ``smear_tracks`` plus
+            ``truth_index`` (-1 for unmatched tracks).
+        clusters: Per cluster, sorted by decreasing energy: ``energy``, ``pt``
+            (GeV), ``eta``, ``phi``, ``num_cells`` (all cells), ``num_kept``
+            (cells passing the cell-energy cut) and ``num_lists`` (per-cell truth
+            lists written). Concatenated over clusters: ``cell_id``,
+            ``cell_energy`` (weighted, GeV) of the kept cells, ``truth_count``
+            (contributors per truth list) and ``truth_index``, ``truth_energy``
+            (GeV) of the contributors.
+        ledger: Where each particle's energy went.
+        hits: The cells with a deposit before noise, for diagnostics.
     """
 
     event_number: int
@@ -161,7 +172,9 @@ def _cluster_branches(detector: Detector, hits: CellHits, clusters: list, config
     keep = [i for i, (total, eta, _) in enumerate(kinematics) if total >= config.min_cluster_energy_gev and abs(eta) <= config.max_cluster_abs_eta]
     keep.sort(key=lambda i: -kinematics[i][0])
 
-    columns: dict[str, list] = {name: [] for name in ("energy", "eta", "phi", "num_cells", "num_kept", "num_lists", "cell_id", "cell_energy", "truth_count")}
+    scalars = ("energy", "eta", "phi", "num_cells", "num_kept", "num_lists")
+    flat = ("cell_id", "cell_energy", "truth_count", "truth_index", "truth_energy")
+    columns: dict[str, list] = {name: [] for name in scalars + flat}
     for i in keep:
         rows, energy = clusters[i]
         total, eta, phi = kinematics[i]
@@ -177,14 +190,12 @@ def _cluster_branches(detector: Detector, hits: CellHits, clusters: list, config
         columns["cell_id"].append(detector.id[rows[kept]])
         columns["cell_energy"].append(energy[kept])
         columns["truth_count"].append(np.concatenate([counts, np.zeros(num_lists - len(counts), np.int64)]))
-        columns.setdefault("truth_index", []).append(particle)
-        columns.setdefault("truth_energy", []).append(truth_energy)
+        columns["truth_index"].append(particle)
+        columns["truth_energy"].append(truth_energy)
 
-    scalars = ("energy", "eta", "phi", "num_cells", "num_kept", "num_lists")
     result = {name: np.array(columns[name]) for name in scalars}
-    for name in ("cell_id", "cell_energy", "truth_count", "truth_index", "truth_energy"):
-        parts = columns.get(name, [])
-        result[name] = np.concatenate(parts) if parts else np.zeros(0)
+    for name in flat:
+        result[name] = np.concatenate(columns[name]) if columns[name] else np.zeros(0)
     result["pt"] = result["energy"] / np.cosh(result["eta"]) if len(keep) else np.zeros(0)
     return result
 
