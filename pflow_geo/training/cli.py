@@ -21,7 +21,7 @@ What it adds to :class:`lightning.pytorch.cli.LightningCLI`:
   module shards batches over ranks itself.
 * ``--weights_only`` defaults to True, so ``--ckpt_path`` is read with
   ``torch.load(..., weights_only=True)``; checkpoints of
-  :class:`SegmentationModule` hold only tensors and built-in types.
+  :class:`SegmentationModule` contain only tensors and built-in types.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ values when it reads them from YAML or the command line::
       scheduler: {name: one_cycle, pct_start: 0.2}
 
 The module stores them as plain dictionaries (:func:`dataclasses.asdict`), so
-checkpoints hold only built-in types and load with ``weights_only=True``.
+checkpoints contain only built-in types and load with ``weights_only=True``.
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ class SegmentationModule(pl.LightningModule):
         self.optimizer_config = coerce_config(optimizer, OptimizerConfig)
         self.scheduler_config = coerce_config(scheduler, SchedulerConfig)
         self.save_hyperparameters()
-        # Checkpoints must hold built-in types only, for weights_only loading.
+        # Checkpoints must contain built-in types only, for weights_only loading.
         plain = {
             "feature_names": list(feature_names),
             "model_hparams": dict(model_hparams or {}),
@@ -132,6 +132,14 @@ class SegmentationModule(pl.LightningModule):
         self.validation_cells: dict[str, torch.Tensor] | None = None
         # Figures of the last validation epoch, by logged name.
         self.validation_figures: dict[str, float] = {}
+
+    def setup(self, stage: str) -> None:
+        # ddp_spawn hands the module to its processes through shared memory.
+        # Lightning gives each process private parameters and buffers, but
+        # metric states are neither; without fresh states the CPU ranks would
+        # all add into one tensor.
+        for metric in (self.train_metrics, self.val_metrics, self.test_metrics, self.val_loss, self.test_loss):
+            metric.reset()
 
     # ------------------------------------------------------------------ forward and loss
     def forward(self, batch: Batch) -> torch.Tensor:

@@ -133,3 +133,13 @@ def test_missing_feature_names_raises() -> None:
 def test_unknown_option_raises(feature_names: tuple[str, ...]) -> None:
     with pytest.raises(ValueError, match="unknown OptimizerConfig options"):
         SegmentationModule(feature_names=feature_names, optimizer={"name": "adamw", "learning_rate": 0.1})
+
+
+def test_setup_unshares_metric_states(module: SegmentationModule) -> None:
+    # ddp_spawn passes the module through shared memory; each process must
+    # count into its own metric states.
+    shared = [module.val_metrics.confusion.share_memory_(), module.val_loss.mean_value.share_memory_()]
+    module.setup("validate")
+    assert not module.val_metrics.confusion.is_shared()
+    assert not module.val_loss.mean_value.is_shared()
+    assert module.val_metrics.confusion.data_ptr() != shared[0].data_ptr()

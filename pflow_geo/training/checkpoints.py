@@ -1,0 +1,64 @@
+"""Load :class:`SegmentationModule` checkpoints without unpickling code.
+
+Checkpoints written by ``pflow-geo train`` contain only tensors and built-in
+types, so ``torch.load(..., weights_only=True)`` reads them. When
+resuming, Lightning 2.6 passes ``Trainer.fit(weights_only=...)`` on to
+``torch.load``; ``pflow-geo train`` sets it to True (see
+:mod:`pflow_geo.training.cli`), and Lightning's CLI reads the
+hyperparameters of ``--ckpt_path`` with ``weights_only=True`` itself.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from typing import Any
+
+import torch
+
+from ..datasets.fields import BASE_FEATURES
+from .module import SegmentationModule
+
+__all__ = ["read_checkpoint", "load_module", "data_options"]
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a checkpoint file with ``weights_only=True`` onto the CPU.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If it is not a Lightning checkpoint of :class:`SegmentationModule`.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+        raise ValueError(f"failed to read {path} as a weights-only checkpoint: {error}") from error
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "hyper_parameters" not in checkpoint:
+        raise ValueError(f"{path} is not a Lightning checkpoint with state_dict and hyper_parameters")
+    return checkpoint
+
+
+def load_module(checkpoint: dict[str, Any]) -> SegmentationModule:
+    """Rebuild the module of a checkpoint from its hyperparameters and load its weights, in eval mode."""
+    hparams = {name: value for name, value in checkpoint["hyper_parameters"].items() if not name.startswith("_")}
+    module = SegmentationModule(**hparams)
+    module.load_state_dict(checkpoint["state_dict"])
+    return module.eval()
+
+
+def data_options(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """Return the data-module options saved in a checkpoint.
+
+    Checkpoints of runs without a :class:`PointCloudDataModule` have none;
+    their ``features`` are then taken from the model's feature names and
+    every other option keeps its default.
+    """
+    options = dict(checkpoint.get("datamodule_hyper_parameters") or {})
+    options = {name: value for name, value in options.items() if not name.startswith("_")}
+    if "features" not in options:
+        feature_names = list(checkpoint["hyper_parameters"]["feature_names"])
+        options["features"] = feature_names[len(BASE_FEATURES) :]
+    return options
