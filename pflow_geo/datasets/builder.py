@@ -60,7 +60,7 @@ SKIP_REASONS = {
 _TRACK_COLUMNS = np.array([EXTRAPOLATION_LAYERS.index(layer) for layer in TRACK_LAYERS])
 _REFERENCE_POSITION = np.array([TRACK_LAYERS.index(layer) for layer in REFERENCE_LAYERS])
 _TRACK_LAYER_IDS = np.array([int(layer) for layer in TRACK_LAYERS], dtype=np.int64)
-_DISTANCE_BLOCK = 262_144  # points per block when computing distances, bounds the temporary to ~60 MB
+_DISTANCE_BLOCK = 262_144  # points per block when computing distances; with up to 19 candidates each, temporaries stay below ~100 MB
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,7 @@ def build_clouds(chunk: EventChunk, config: CloudConfig) -> CloudBlock:
     counts = np.bincount(parts["cloud"], minlength=num_clouds)
     block.ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
 
-    distance = _distance_to_focus(parts["pos"], parts["cloud"], tracks["xyz"][focus])
+    distance = _distance_to_focus(parts["pos"], parts["cloud"], tracks["xyz"][focus], tracks["valid"][focus])
     d_eta = (parts["eta"] - ref_eta[parts["cloud"]]).astype(np.float32)
     d_phi = delta_phi(parts["phi"], ref_phi[parts["cloud"]]).astype(np.float32)
     columns = {
@@ -414,14 +414,23 @@ def _assemble(cells: dict, pair_cloud, pair_cell, pair_dr, labels: dict, track_p
     }
 
 
-def _distance_to_focus(pos: np.ndarray, cloud: np.ndarray, focus_xyz: np.ndarray) -> np.ndarray:
-    """Return each point's distance in mm to the nearest layer intersection of its cloud's focus track."""
+def _distance_to_focus(pos: np.ndarray, cloud: np.ndarray, focus_xyz: np.ndarray, focus_valid: np.ndarray) -> np.ndarray:
+    """Return each point's distance in mm to the nearest crossed-layer intersection of its cloud's focus track.
+
+    Every focus track crosses at least one layer, so each point has at least
+    one candidate. Points are processed in blocks to bound the temporaries.
+    """
+    candidates = focus_xyz[focus_valid].astype(np.float32)
+    per_cloud = focus_valid.sum(axis=1)
+    first = np.concatenate(([0], np.cumsum(per_cloud)[:-1]))
     distance = np.empty(len(pos), dtype=np.float32)
     for start in range(0, len(pos), _DISTANCE_BLOCK):
         stop = min(start + _DISTANCE_BLOCK, len(pos))
-        diff = pos[start:stop, None, :] - focus_xyz[cloud[start:stop]]
-        with np.errstate(invalid="ignore"):
-            d = np.sqrt(np.sum(diff * diff, axis=2))
-        d[np.isnan(d)] = np.inf
-        distance[start:stop] = d.min(axis=1)
+        block_cloud = cloud[start:stop]
+        counts = per_cloud[block_cloud]
+        point, candidate = _ranges(first[block_cloud], counts)
+        diff = pos[start:stop][point] - candidates[candidate]
+        squared = np.einsum("ij,ij->i", diff, diff)
+        row_starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        distance[start:stop] = np.sqrt(np.minimum.reduceat(squared, row_starts)) if len(squared) else squared
     return distance

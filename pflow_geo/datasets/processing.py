@@ -24,9 +24,8 @@ import numpy as np
 import torch
 
 from ..io.cellgeo import CellGeometry, read_cell_geometry
-from ..io.files import get_tree, open_root_file
 from ..io.reader import MLTreeReader
-from ..io import schema
+from ..io.summary import ReadSummary
 from .builder import CloudBlock, CloudConfig, build_clouds
 
 __all__ = ["WorkUnit", "ReaderOptions", "plan_work", "process_files", "load_shard", "MANIFEST", "FORMAT_VERSION"]
@@ -68,15 +67,15 @@ class WorkUnit:
         return f"shard-{self.file_index:04d}-{self.entry_start:010d}-{self.entry_stop:010d}.pt"
 
 
-def plan_work(files: Sequence[str | os.PathLike[str]], step_size: int) -> list[WorkUnit]:
-    """Cut the input files into work units of at most ``step_size`` events."""
+def plan_work(files: Sequence[str | os.PathLike[str]], step_size: int, reader_options: ReaderOptions = ReaderOptions()) -> list[WorkUnit]:
+    """Cut the input files into work units of at most ``step_size`` events.
+
+    Every file is opened with the reader, so a missing file, tree or branch
+    is reported before any processing starts.
+    """
     units = []
     for file_index, path in enumerate(files):
-        root_file = open_root_file(path)
-        try:
-            num_events = int(get_tree(root_file, schema.EVENT_TREE, path).num_entries)
-        finally:
-            root_file.close()
+        num_events = _reader_for(os.fspath(path), reader_options).num_events
         if num_events == 0:
             log.warning("%s: EventTree has no entries", path)
         for start in range(0, num_events, step_size):
@@ -84,18 +83,41 @@ def plan_work(files: Sequence[str | os.PathLike[str]], step_size: int) -> list[W
     return units
 
 
-# One geometry per worker process, keyed by file path, so each worker reads
-# CellGeo once instead of once per unit.
+# Each process keeps its last reader (and a separate geometry file) open, so
+# that consecutive units of the same file skip re-opening it and re-reading
+# CellGeo, which costs more than converting a chunk of single-particle events.
+_OPEN_READERS: dict[tuple[str, ReaderOptions], MLTreeReader] = {}
 _GEOMETRY_CACHE: dict[str, CellGeometry] = {}
 
 
-def _geometry_for(path: str) -> CellGeometry:
-    geometry = _GEOMETRY_CACHE.get(path)
-    if geometry is None:
-        geometry = read_cell_geometry(path)
-        _GEOMETRY_CACHE.clear()
-        _GEOMETRY_CACHE[path] = geometry
-    return geometry
+def _reader_for(path: str, options: ReaderOptions) -> MLTreeReader:
+    """Return an open reader for ``path`` with a fresh summary, reusing this process's last one."""
+    key = (path, options)
+    reader = _OPEN_READERS.get(key)
+    if reader is None:
+        close_cached_readers()
+        geometry = None
+        if options.cell_geo is not None:
+            geometry = _GEOMETRY_CACHE.get(options.cell_geo)
+            if geometry is None:
+                _GEOMETRY_CACHE.clear()
+                geometry = _GEOMETRY_CACHE[options.cell_geo] = read_cell_geometry(options.cell_geo)
+        reader = MLTreeReader(
+            path,
+            geometry,
+            truth_energy_unit=options.truth_energy_unit,  # type: ignore[arg-type]
+            check_units=options.check_units,
+        )
+        _OPEN_READERS[key] = reader
+    reader.summary = ReadSummary()
+    return reader
+
+
+def close_cached_readers() -> None:
+    """Close the reader kept open by this process, if any."""
+    for reader in _OPEN_READERS.values():
+        reader.close()
+    _OPEN_READERS.clear()
 
 
 def _process_unit(
@@ -107,16 +129,10 @@ def _process_unit(
     pre_transform: Callable | None,
 ) -> dict:
     """Read one unit, build its clouds and write its shard. Returns the unit's statistics."""
-    geometry = _geometry_for(reader_options.cell_geo or unit.path)
-    with MLTreeReader(
-        unit.path,
-        geometry,
-        truth_energy_unit=reader_options.truth_energy_unit,  # type: ignore[arg-type]
-        check_units=reader_options.check_units,
-    ) as reader:
-        chunk = reader.read(unit.entry_start, unit.entry_stop)
-        block = build_clouds(chunk, cloud_config)
-        read_summary = reader.summary.to_dict()
+    reader = _reader_for(unit.path, reader_options)
+    chunk = reader.read(unit.entry_start, unit.entry_stop)
+    block = build_clouds(chunk, cloud_config)
+    read_summary = reader.summary.to_dict()
 
     filtered = 0
     if pre_filter is not None or pre_transform is not None:
@@ -205,24 +221,29 @@ def process_files(
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    units = plan_work(files, step_size)
-    todo = [unit for unit in units if not (output_dir / unit.shard_name).exists()]
-    if len(todo) < len(units):
-        log.info("resuming: %d of %d shards already done in %s", len(units) - len(todo), len(units), output_dir)
+    try:
+        units = plan_work(files, step_size, reader_options)
+        todo = [unit for unit in units if not (output_dir / unit.shard_name).exists()]
+        if len(todo) < len(units):
+            log.info("resuming: %d of %d shards already done in %s", len(units) - len(todo), len(units), output_dir)
 
-    arguments = (os.fspath(output_dir), cloud_config, reader_options, pre_filter, pre_transform)
-    bar = tqdm(total=len(todo), desc="processing", unit="shard", disable=not progress)
-    if workers > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_process_unit, unit, *arguments) for unit in todo]
-            for future in futures:
-                future.result()
+        arguments = (os.fspath(output_dir), cloud_config, reader_options, pre_filter, pre_transform)
+        bar = tqdm(total=len(todo), desc="processing", unit="shard", disable=not progress)
+        if workers > 1 and len(todo) > 1:
+            # Forked workers must not inherit the open file handles of this process.
+            close_cached_readers()
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = [pool.submit(_process_unit, unit, *arguments) for unit in todo]
+                for future in futures:
+                    future.result()
+                    bar.update()
+        else:
+            for unit in todo:
+                _process_unit(unit, *arguments)
                 bar.update()
-    else:
-        for unit in todo:
-            _process_unit(unit, *arguments)
-            bar.update()
-    bar.close()
+        bar.close()
+    finally:
+        close_cached_readers()
 
     totals = _sum_stats((output_dir / unit.shard_name).with_suffix(".json").read_text() for unit in units)
     manifest = {

@@ -90,8 +90,7 @@ def is_rntuple(tree: Any) -> bool:
 
 def tree_branch_names(tree: Any) -> set[str]:
     """Return the top-level branch (TTree) or field (RNTuple) names of a tree."""
-    if is_rntuple(tree):
-        return set(tree.keys())
+    # Without recursion uproot 5.7 lists an RNTuple's fields about 500 times faster.
     return set(tree.keys(recursive=False))
 
 
