@@ -1,7 +1,8 @@
 """``pflow-geo train``: listed in ``pflow-geo --help``; the arguments go to Lightning's CLI.
 
-``pflow_geo.cli.main`` hands everything after ``train`` to :func:`pflow_geo.train.main`
-before argparse runs, so this module only describes the command.
+``pflow_geo.cli.main`` hands everything after a leading ``train`` to
+:func:`pflow_geo.train.main` before argparse runs. Argparse reaches
+:func:`run` only when global options come first (``pflow-geo -q train fit ...``).
 """
 
 from __future__ import annotations

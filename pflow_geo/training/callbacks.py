@@ -82,7 +82,7 @@ class EventDisplayLogger(Callback):
 
     Args:
         num_displays: Number of tracks drawn; 0 turns the displays off.
-        min_cells: Fewest cells a displayed cloud has.
+        min_cells: Minimum number of cells of a displayed cloud.
     """
 
     def __init__(self, num_displays: int = 3, min_cells: int = 10) -> None:
@@ -111,7 +111,11 @@ class EventDisplayLogger(Callback):
         from ..evaluation.tracks import summarize_tracks
 
         probabilities = _predict(pl_module, self._clouds)
-        table = build_table(self._clouds, {"model": probabilities})
+        try:
+            table = build_table(self._clouds, {"model": probabilities})
+        except ValueError as error:  # NaN or infinite outputs of a diverged model
+            log.warning("event displays of step %d skipped: %s", trainer.global_step, error)
+            return
         threshold = float(getattr(pl_module, "threshold", 0.5))
         summary = summarize_tracks(table, "model", threshold)
         for number, cloud in enumerate(self._clouds):
@@ -122,14 +126,17 @@ class EventDisplayLogger(Callback):
             writer.add_figure(f"val/event_display/{number}", figure, trainer.global_step, close=True)
 
 
-def select_display_clouds(dataset: Sequence[Data], num_displays: int, min_cells: int = 10) -> list[int]:
+def select_display_clouds(
+    dataset: Sequence[Data], num_displays: int, min_cells: int = 10, max_scanned: int = 2000
+) -> list[int]:
     """Pick ``num_displays`` cloud indices spread evenly over the clouds with both cell labels.
 
-    Candidates have at least ``min_cells`` cells, some labelled 1 and some 0;
-    when fewer than ``num_displays`` exist, clouds with any cell fill up.
+    Candidates are among the first ``max_scanned`` clouds and have at least
+    ``min_cells`` cells, some labelled 1 and some 0. When fewer than
+    ``num_displays`` exist, clouds with any cell fill up.
     """
     mixed, others = [], []
-    for index in range(len(dataset)):
+    for index in range(min(len(dataset), max_scanned)):
         cloud = dataset[index]
         cells = cloud.category == Category.CELL
         num_cells = int(cells.sum())

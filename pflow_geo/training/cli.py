@@ -6,14 +6,18 @@ What it adds to :class:`lightning.pytorch.cli.LightningCLI`:
   classes are built, so configs never list the feature columns twice.
 * ``checkpoint`` (a :class:`ModelCheckpoint`) keeps the best epoch by
   ``val/f1_weighted`` as ``best-epochNNN.ckpt`` and the last one as
-  ``last.ckpt``; ``early_stopping`` (an :class:`EarlyStopping`) stops when
-  ``val/f1_weighted`` has not improved for ``patience`` validations;
-  ``event_displays`` (an :class:`EventDisplayLogger`) sets the displays.
+  ``last.ckpt``.
+* ``early_stopping`` (an :class:`EarlyStopping`) stops when
+  ``val/f1_weighted`` has not improved for ``patience`` validations.
+* ``event_displays`` (an :class:`EventDisplayLogger`) sets the displays.
   The learning rate, the precision-recall curves and the hyperparameters
   with final figures are always logged.
 * The default logger is a ``TensorBoardLogger`` writing to
   ``runs/<model_name>/version_<n>/``. That run folder also receives the
-  resolved ``config.yaml`` and the ``checkpoints/`` folder.
+  resolved ``config.yaml`` and the ``checkpoints/`` folder. ``fit
+  --ckpt_path runs/<model_name>/version_<n>/checkpoints/last.ckpt``
+  continues in that folder (see :func:`run_folder_of_checkpoint`) and
+  rewrites its ``config.yaml``; a checkpoint from elsewhere starts a new folder.
 * ``trainer.precision: null`` (the default) becomes ``bf16-mixed`` on CUDA
   GPUs that support bfloat16, else ``32-true``.
 * ``seed_everything`` defaults to 0 and seeds the loader workers too.
@@ -26,8 +30,9 @@ What it adds to :class:`lightning.pytorch.cli.LightningCLI`:
 
 from __future__ import annotations
 
-import logging
 from typing import Any
+
+from pathlib import Path
 
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
@@ -37,9 +42,7 @@ from .callbacks import EventDisplayLogger, FinalHyperparametersLogger, Precision
 from .datamodule import PointCloudDataModule
 from .module import MONITOR, SegmentationModule
 
-__all__ = ["TrainingCLI", "TRAINER_DEFAULTS", "resolve_precision"]
-
-log = logging.getLogger(__name__)
+__all__ = ["TrainingCLI", "TRAINER_DEFAULTS", "resolve_precision", "run_folder_of_checkpoint"]
 
 _TENSORBOARD = "lightning.pytorch.loggers.TensorBoardLogger"
 _DEFAULT_LOGGER_NAME = "lightning_logs"
@@ -122,10 +125,35 @@ class TrainingCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         if self.subcommand and config.get("weights_only") is None:
-            # Load --ckpt_path without unpickling code, whatever TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD says.
+            # Load --ckpt_path without unpickling code, even when TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set.
             config.weights_only = True
         trainer = config.trainer
         trainer.precision = resolve_precision(trainer.precision, trainer.accelerator)
         logger = trainer.logger
-        if getattr(logger, "class_path", None) == _TENSORBOARD and logger.init_args.name == _DEFAULT_LOGGER_NAME:
-            logger.init_args.name = config.model.model_name
+        if getattr(logger, "class_path", None) == _TENSORBOARD:
+            if logger.init_args.name == _DEFAULT_LOGGER_NAME:
+                logger.init_args.name = config.model.model_name
+            if self.subcommand == "fit" and logger.init_args.version is None:
+                logger.init_args.version = run_folder_of_checkpoint(
+                    config.get("ckpt_path"), logger.init_args.save_dir, logger.init_args.name
+                )
+
+
+def run_folder_of_checkpoint(ckpt_path: str | None, save_dir: str, name: str) -> str | None:
+    """Return the run folder name (``version_<n>``) of a checkpoint in ``<save_dir>/<name>/version_<n>/checkpoints/``.
+
+    A fit resumed from such a checkpoint keeps logging into that folder, so
+    its TensorBoard curves continue, and ``ModelCheckpoint`` restores the
+    best score it tracked (Lightning restores it only when the checkpoint
+    folder is unchanged). Returns None for any other path, which gives the
+    resumed run a new folder.
+    """
+    if not ckpt_path or not Path(ckpt_path).is_file():
+        return None
+    checkpoint_dir = Path(ckpt_path).resolve().parent
+    run_dir = checkpoint_dir.parent
+    if checkpoint_dir.name != "checkpoints" or not run_dir.name.startswith("version_"):
+        return None
+    if run_dir.parent != (Path(save_dir) / name).resolve():
+        return None
+    return run_dir.name

@@ -7,7 +7,7 @@ import logging
 import math
 import os
 from collections.abc import Iterator, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import lightning.pytorch as pl
 import numpy as np
@@ -32,9 +32,10 @@ REPEAT_FIELD = "is_repeat"
 class PointCloudDataModule(pl.LightningDataModule):
     """Train, validation and test splits of a :class:`~pflow_geo.datasets.TrackCloudDataset`.
 
-    ``prepare_data`` reads (and, without ``files``, simulates) the MLTree
-    input and processes it once, on the first process of each node;
-    ``setup`` then loads the splits in every process. Events are split by
+    ``prepare_data`` reads the MLTree input (simulating it first when
+    ``files`` is None and ``root/raw`` is empty) and processes it once, on
+    the first process of each node. ``setup`` then loads the splits in
+    every process. Events are split by
     event number (see :func:`pflow_geo.datasets.splits.assign_splits`).
 
     Batches hold either ``batch_size`` clouds or, when
@@ -153,7 +154,7 @@ class PointCloudDataModule(pl.LightningDataModule):
             for name, dataset in (("train", self.train_dataset), ("val", self.val_dataset)):
                 if len(dataset) == 0:
                     raise ValueError(
-                        f"the {name} split of {dataset.processed_dir} holds no clouds; "
+                        f"the {name} split of {dataset.processed_dir} contains no clouds; "
                         "use more events or change split_fractions"
                     )
         elif stage == "validate" and self.val_dataset is None:
@@ -275,9 +276,3 @@ class RepeatFlaggedDataset(Dataset):
         data = copy.copy(self.dataset[index % size])
         data[REPEAT_FIELD] = torch.tensor([index >= size])
         return data
-
-    def __getattr__(self, name: str) -> Any:
-        # Reached only for names this class lacks; forwards e.g. feature_names.
-        if name == "dataset":
-            raise AttributeError(name)
-        return getattr(self.dataset, name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,8 +26,6 @@ from .config import (
 from .datamodule import REPEAT_FIELD
 
 __all__ = ["SegmentationModule", "MONITOR", "metric_log_names"]
-
-log = logging.getLogger(__name__)
 
 # The figure that selects the best checkpoint and drives early stopping.
 MONITOR = "val/f1_weighted"

@@ -12,7 +12,7 @@ from torch_geometric.data import Batch
 from pflow_geo.models import available_models
 from pflow_geo.train import main
 from pflow_geo.training import PointCloudDataModule, SegmentationModule
-from pflow_geo.training.cli import TrainingCLI, resolve_precision
+from pflow_geo.training.cli import TrainingCLI, resolve_precision, run_folder_of_checkpoint
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 CONFIGS = sorted(CONFIG_DIR.glob("*.yaml"))
@@ -69,3 +69,18 @@ def test_config_fits_through_entry_point(config: Path, tmp_path: Path, sample_fi
     args = ["fit", "--config", str(config), *_data_args(tmp_path / "data", sample_file)]
     args += ["--trainer.fast_dev_run", "2", "--trainer.accelerator", "cpu", "--data.max_points_per_batch", "500"]
     assert main(args) == 0
+
+
+def test_resume_folder_from_checkpoint_path(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "runs" / "pointnet" / "version_3" / "checkpoints" / "last.ckpt"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"")
+    assert run_folder_of_checkpoint(str(checkpoint), str(tmp_path / "runs"), "pointnet") == "version_3"
+    # Another logger folder, a file elsewhere, a missing file or no checkpoint: a new run folder.
+    assert run_folder_of_checkpoint(str(checkpoint), str(tmp_path / "runs"), "dgcnn") is None
+    assert run_folder_of_checkpoint(str(checkpoint), str(tmp_path / "other"), "pointnet") is None
+    elsewhere = tmp_path / "last.ckpt"
+    elsewhere.write_bytes(b"")
+    assert run_folder_of_checkpoint(str(elsewhere), str(tmp_path), "pointnet") is None
+    assert run_folder_of_checkpoint(str(tmp_path / "missing.ckpt"), str(tmp_path), "pointnet") is None
+    assert run_folder_of_checkpoint(None, "runs", "pointnet") is None

@@ -43,7 +43,7 @@ def test_unknown_feature_raises() -> None:
 def test_empty_validation_split_raises(tmp_path: Path, sample_file: Path) -> None:
     module = PointCloudDataModule(root=str(tmp_path), files=[str(sample_file)], split_fractions=(1.0, 0.0, 0.0))
     module.prepare_data()
-    with pytest.raises(ValueError, match="the val split .* holds no clouds"):
+    with pytest.raises(ValueError, match="the val split .* contains no clouds"):
         module.setup("fit")
 
 

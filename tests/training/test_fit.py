@@ -115,10 +115,12 @@ def test_resume_continues_from_saved_epoch(tmp_path: Path, sample_file: Path, st
     saved = tmp_path / "first" / "pointnet" / "version_0" / "checkpoints" / "last.ckpt"
     assert torch.load(saved, weights_only=True)["epoch"] == 1
 
-    resumed_args = fit_args(tmp_path / "data", sample_file, tmp_path / "second", "--ckpt_path", str(saved), epochs=EPOCHS)
+    resumed_args = fit_args(tmp_path / "data", sample_file, tmp_path / "first", "--ckpt_path", str(saved), epochs=EPOCHS)
     assert main(resumed_args) == 0
-    resumed_dir = tmp_path / "second" / "pointnet" / "version_0"
-    resumed = torch.load(resumed_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    # The resumed run continues in the checkpoint's run folder.
+    run_dir = tmp_path / "first" / "pointnet" / "version_0"
+    assert sorted(path.name for path in run_dir.parent.iterdir()) == ["version_0"]
+    resumed = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     straight = torch.load(straight_run / "checkpoints" / "last.ckpt", weights_only=True)
 
     assert resumed["epoch"] == straight["epoch"] == EPOCHS - 1
@@ -128,8 +130,13 @@ def test_resume_continues_from_saved_epoch(tmp_path: Path, sample_file: Path, st
     straight_state = straight["optimizer_states"][0]["state"]
     assert resumed_state.keys() == straight_state.keys()
     assert float(resumed_state[0]["step"]) == float(straight_state[0]["step"])
-    # The resumed run only logs the epoch after the checkpoint.
-    assert len(scalar_values(load_events(resumed_dir), "val/f1_weighted")) == 1
+    # Both runs log into one folder, each epoch once.
+    f1 = scalar_values(load_events(run_dir), "val/f1_weighted")
+    assert len(f1) == EPOCHS
+    # The best score tracked before the interruption is restored, not restarted.
+    (checkpoint_state,) = [state for key, state in resumed["callbacks"].items() if key.startswith("ModelCheckpoint")]
+    assert float(checkpoint_state["best_model_score"]) == pytest.approx(max(f1))
+    assert len(list((run_dir / "checkpoints").glob("best-epoch*.ckpt"))) == 1
     # Same data order per epoch, restored optimizer and schedule, no dropout:
     # the weights match those of the uninterrupted run.
     for name, value in straight["state_dict"].items():
