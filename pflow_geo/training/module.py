@@ -166,7 +166,10 @@ class SegmentationModule(pl.LightningModule):
         return losses["loss"]
 
     def on_train_epoch_end(self) -> None:
-        self.log_dict(metric_log_names("train", self.train_metrics.compute()))
+        # compute() already sums over ranks, so every rank logs the same
+        # values. sync_dist averages those equal values, which leaves them
+        # unchanged and stops Lightning from warning about unsynced epoch logs.
+        self.log_dict(metric_log_names("train", self.train_metrics.compute()), sync_dist=True)
         self.train_metrics.reset()
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
@@ -183,8 +186,8 @@ class SegmentationModule(pl.LightningModule):
                     "weights": _concatenate(metric.weights).cpu(),
                 }
         figures = {"val/loss": self.val_loss.compute(), **metric_log_names("val", metric.compute())}
-        self.log_dict({name: value for name, value in figures.items() if name != MONITOR})
-        self.log(MONITOR, figures[MONITOR], prog_bar=True)
+        self.log_dict({name: value for name, value in figures.items() if name != MONITOR}, sync_dist=True)
+        self.log(MONITOR, figures[MONITOR], prog_bar=True, sync_dist=True)
         self.validation_figures = {name: float(value) for name, value in figures.items()}
         metric.reset()
         self.val_loss.reset()
@@ -194,7 +197,7 @@ class SegmentationModule(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         figures = {"test/loss": self.test_loss.compute(), **metric_log_names("test", self.test_metrics.compute())}
-        self.log_dict(figures)
+        self.log_dict(figures, sync_dist=True)
         self.test_metrics.reset()
         self.test_loss.reset()
 
