@@ -24,8 +24,12 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m pflow_geo.tra
         argv: Arguments after the program name, starting with the subcommand.
         prog: Program name shown in the usage and help text.
     """
+    from .cli import configure_logging
     from .training.cli import TrainingCLI
 
+    # Lightning, imported above, keeps its own handler when the root logger
+    # has none at import time, so its messages are not printed twice.
+    configure_logging()
     with warnings.catch_warnings():
         # `pflow-geo train` passes its own argv slice, which Lightning would
         # flag as ambiguous because sys.argv is not empty.
