@@ -114,6 +114,8 @@ class TrainingClock(Callback):
     Args:
         time_batches: Also record each batch's seconds, with a device
             synchronization after each batch (slower on GPUs).
+        label: Name of the run in the log line written after each epoch;
+            no log line when None.
 
     Attributes:
         epoch_seconds: Seconds of each epoch.
@@ -121,8 +123,9 @@ class TrainingClock(Callback):
         batch_seconds: Seconds of each batch, with ``time_batches``.
     """
 
-    def __init__(self, time_batches: bool = False) -> None:
+    def __init__(self, time_batches: bool = False, label: str | None = None) -> None:
         self.time_batches = time_batches
+        self.label = label
         self.epoch_seconds: list[float] = []
         self.epoch_clouds: list[int] = []
         self.batch_seconds: list[float] = []
@@ -162,6 +165,10 @@ class TrainingClock(Callback):
         self.epoch_seconds.append(time.perf_counter() - self._epoch_start)
         self.epoch_clouds.append(self._clouds)
         self._epoch_start = None
+        if self.label is not None:
+            log.info(
+                "%s: training epoch %d took %.1f s (%d clouds)", self.label, len(self.epoch_seconds), self.epoch_seconds[-1], self._clouds
+            )
 
     def throughput(self) -> float:
         """Return training clouds per second, leaving out the first epoch (warm-up) when more than one ran."""

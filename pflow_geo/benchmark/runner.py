@@ -324,7 +324,7 @@ def run_model(run: ModelRun) -> dict[str, Any]:
         torch.set_num_threads(run.threads)
     cli = build_cli(run.config, run.cli_args)
     module, data = cli.model, cli.datamodule
-    data.prepare_data()
+    # setup builds the splits, processing the input first when no processed data exists yet.
     data.setup("fit")
     train_clouds = len(data.train_dataset)
     trainer_settings = _trainer_settings(cli, device)
@@ -335,7 +335,7 @@ def run_model(run: ModelRun) -> dict[str, Any]:
         planned_epochs = _plan_epochs(module, data, trainer_settings, run.budget.seconds)
         max_time = timedelta(seconds=run.budget.seconds)
 
-    clock = TrainingClock()
+    clock = TrainingClock(label=run.label)
     trainer = pl.Trainer(**trainer_settings, max_epochs=planned_epochs, max_time=max_time, callbacks=[clock])
     with _quiet_lightning_warnings(), PeakMemory(device) as train_memory:
         start = time.perf_counter()
