@@ -63,6 +63,9 @@ def configure_logging(verbose: bool = False, quiet: bool = False) -> None:
     if quiet:
         level = logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    # Lightning attaches its own console handlers; without this every message would appear twice.
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).propagate = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
