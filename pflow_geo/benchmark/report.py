@@ -266,15 +266,23 @@ def _format_comparison(comparison: dict[str, Any], dataset: dict[str, Any]) -> l
         _comparison_line("throughput [clouds/s]", variable["throughput_clouds_per_s"], padded["throughput_clouds_per_s"], comparison["throughput_ratio"]),
         _comparison_line("latency b1 [ms/cloud]", variable["latency_ms"]["1"], padded["latency_ms"]["1"], comparison["latency_b1_ratio"]),
         _comparison_line("latency b64 [ms/cloud]", variable["latency_ms"]["64"], padded["latency_ms"]["64"], comparison["latency_b64_ratio"]),
-        _comparison_line("peak memory train [MiB]", variable["peak_train_mib"], padded["peak_train_mib"], comparison["peak_train_ratio"]),
         _comparison_line(
-            "peak memory inference b64 [MiB]", variable["peak_inference_mib"], padded["peak_inference_mib"], comparison["peak_inference_ratio"]
+            "peak memory train [MiB]", variable["peak_train_mib"], padded["peak_train_mib"], comparison["peak_train_ratio"], _number(0)
+        ),
+        _comparison_line(
+            "peak memory inference b64 [MiB]",
+            variable["peak_inference_mib"],
+            padded["peak_inference_mib"],
+            comparison["peak_inference_ratio"],
+            _number(0),
         ),
     ]
 
 
-def _comparison_line(name: str, variable: float, padded: float, ratio: float) -> str:
-    return f"| {name} | {_significant(variable)} | {_significant(padded)} | {_significant(ratio)} |"
+def _comparison_line(
+    name: str, variable: float, padded: float, ratio: float, formatter: Callable[[Any], str] = _significant
+) -> str:
+    return f"| {name} | {formatter(variable)} | {formatter(padded)} | {_significant(ratio)} |"
 
 
 def _plot_title(results: dict[str, Any]) -> str:
