@@ -65,9 +65,12 @@ def test_precision_on_cpu_is_float32() -> None:
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda path: path.stem)
-def test_config_fits_through_entry_point(config: Path, tmp_path: Path, sample_file: Path) -> None:
+def test_config_fits_through_entry_point(config: Path, tmp_path: Path, sample_file: Path, monkeypatch) -> None:
+    # fast_dev_run drops the logger, and Lightning then writes checkpoints under the working directory.
+    monkeypatch.chdir(tmp_path)
     args = ["fit", "--config", str(config), *_data_args(tmp_path / "data", sample_file)]
     args += ["--trainer.fast_dev_run", "2", "--trainer.accelerator", "cpu", "--data.max_points_per_batch", "500"]
+    args += ["--trainer.default_root_dir", str(tmp_path)]
     assert main(args) == 0
 
 
