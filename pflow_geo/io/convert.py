@@ -133,7 +133,7 @@ def _valid_events(arrays: ak.Array, summary: ReadSummary) -> np.ndarray:
 def _kept_cell_branches(arrays: ak.Array, raw: dict[str, Jagged], keep: np.ndarray) -> tuple[dict[str, Jagged], np.ndarray]:
     """Return the cell branches of the kept events and the original event index of each of their clusters.
 
-    ``raw`` is reused when it already holds exactly the kept events.
+    ``raw`` is reused when it already contains exactly the kept events.
     """
     kept = np.flatnonzero(keep)
     if len(raw[schema.CELL_ID].offsets[0]) - 1 != len(kept):

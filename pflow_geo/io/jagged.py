@@ -18,9 +18,9 @@ class Jagged:
     """A jagged array as nested offsets and flat values.
 
     Attributes:
-        offsets: One int64 offsets array per list level, outermost first;
-            ``offsets[k]`` has one more entry than there are lists at level
-            ``k`` and starts at 0.
+        offsets: One int64 offsets array per list level, outermost first.
+            ``offsets[k]`` starts at 0 and has one more entry than there are
+            lists at level ``k``.
         values: The innermost values as a numpy array.
     """
 
