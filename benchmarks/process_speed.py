@@ -7,7 +7,8 @@ Usage:
 Without --input, a file is simulated first (not timed). Everything runs in one
 process, so the rates are per core. Printed figures:
 
-* read only: uproot reading the branches the reader uses, chunk by chunk;
+* read only: uproot reading the CellGeo branches and, chunk by chunk, the
+  EventTree branches that the reader uses;
 * reader: MLTreeReader (read, validate, merge shared cells, join CellGeo);
 * build: the point-cloud builder on the reader's chunks;
 * process: the whole `process_files` run, shards written to disk;
@@ -28,7 +29,20 @@ import uproot
 
 from pflow_geo.datasets.builder import CloudConfig, build_clouds
 from pflow_geo.datasets.processing import process_files
+from pflow_geo.io import schema
 from pflow_geo.io.reader import MLTreeReader
+
+
+# The CellGeo branches the reader uses; read-only time includes them, since
+# processing cannot start without the cell positions.
+_GEOMETRY_BRANCHES_READ = {
+    *schema.REQUIRED_GEO_BRANCHES,
+    schema.GEO_RPERP,
+    *schema.GEO_XYZ,
+    *schema.GEO_NOISE,
+    *schema.GEO_OPTIONAL,
+    *schema.GEO_NEIGHBOURS,
+}
 
 
 def _time(function) -> tuple[float, object]:
@@ -40,12 +54,15 @@ def _time(function) -> tuple[float, object]:
 def measure(path: Path, step_size: int, workdir: Path) -> dict:
     """Time each stage on ``path``; returns the figures as a dictionary."""
     reader = MLTreeReader(path, step_size=step_size)
-    branches = list(reader._branches)
+    branches = list(reader.branches)
+    geometry_branches = [name for name in uproot.open(path)["CellGeo"].keys(recursive=False) if name in _GEOMETRY_BRANCHES_READ]
     num_events = reader.num_events
     reader.close()
 
     def read_only() -> int:
-        tree = uproot.open(path)["EventTree"]
+        file = uproot.open(path)
+        file["CellGeo"].arrays(geometry_branches)
+        tree = file["EventTree"]
         for start in range(0, num_events, step_size):
             tree.arrays(branches, entry_start=start, entry_stop=min(start + step_size, num_events))
         return num_events

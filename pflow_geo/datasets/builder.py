@@ -60,7 +60,6 @@ SKIP_REASONS = {
 _TRACK_COLUMNS = np.array([EXTRAPOLATION_LAYERS.index(layer) for layer in TRACK_LAYERS])
 _REFERENCE_POSITION = np.array([TRACK_LAYERS.index(layer) for layer in REFERENCE_LAYERS])
 _TRACK_LAYER_IDS = np.array([int(layer) for layer in TRACK_LAYERS], dtype=np.int64)
-_DISTANCE_BLOCK = 262_144  # points per block when computing distances; with up to 19 candidates each, temporaries stay below ~100 MB
 
 
 @dataclass(frozen=True)
@@ -417,20 +416,16 @@ def _assemble(cells: dict, pair_cloud, pair_cell, pair_dr, labels: dict, track_p
 def _distance_to_focus(pos: np.ndarray, cloud: np.ndarray, focus_xyz: np.ndarray, focus_valid: np.ndarray) -> np.ndarray:
     """Return each point's distance in mm to the nearest crossed-layer intersection of its cloud's focus track.
 
-    Every focus track crosses at least one layer, so each point has at least
-    one candidate. Points are processed in blocks to bound the temporaries.
+    The crossed intersections of each focus track are moved to the front of
+    its row and the rest set to infinity, so one pass per candidate slot,
+    up to the largest number of crossed layers, covers every point.
     """
-    candidates = focus_xyz[focus_valid].astype(np.float32)
-    per_cloud = focus_valid.sum(axis=1)
-    first = np.concatenate(([0], np.cumsum(per_cloud)[:-1]))
-    distance = np.empty(len(pos), dtype=np.float32)
-    for start in range(0, len(pos), _DISTANCE_BLOCK):
-        stop = min(start + _DISTANCE_BLOCK, len(pos))
-        block_cloud = cloud[start:stop]
-        counts = per_cloud[block_cloud]
-        point, candidate = _ranges(first[block_cloud], counts)
-        diff = pos[start:stop][point] - candidates[candidate]
-        squared = np.einsum("ij,ij->i", diff, diff)
-        row_starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        distance[start:stop] = np.sqrt(np.minimum.reduceat(squared, row_starts)) if len(squared) else squared
-    return distance
+    front = np.argsort(~focus_valid, axis=1, kind="stable")
+    candidates = np.take_along_axis(focus_xyz, front[:, :, None], axis=1).astype(np.float32)
+    candidates[~np.take_along_axis(focus_valid, front, axis=1)] = np.inf
+    num_slots = int(focus_valid.sum(axis=1).max()) if len(focus_valid) else 0
+    best = np.full(len(pos), np.inf, dtype=np.float32)
+    for slot in range(num_slots):
+        diff = pos - candidates[cloud, slot]
+        np.minimum(best, np.einsum("ij,ij->i", diff, diff), out=best)
+    return np.sqrt(best)

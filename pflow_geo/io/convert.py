@@ -274,8 +274,15 @@ def merge_shared_cells(
     contributions (cell, truth index, energy), and the number of cells that
     had more than one copy. Merged cells keep the order of their first copies.
     """
-    order = np.lexsort((cell_id, event))
-    same = (event[order][1:] == event[order][:-1]) & (cell_id[order][1:] == cell_id[order][:-1])
+    if len(cell_id) and int(cell_id.max()) < 2**32:
+        # Compact identifiers fit in 32 bits, so one sort on a combined key replaces a two-key lexsort.
+        key = (event.astype(np.uint64) << np.uint64(32)) | cell_id.astype(np.uint64)
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        same = sorted_key[1:] == sorted_key[:-1]
+    else:
+        order = np.lexsort((cell_id, event))
+        same = (event[order][1:] == event[order][:-1]) & (cell_id[order][1:] == cell_id[order][:-1])
     if not same.any():
         return None
 
@@ -284,28 +291,31 @@ def merge_shared_cells(
     group = np.empty(len(order), dtype=np.int64)
     group[order] = group_of_sorted
 
-    # Lexsort is stable, so the first element of each run is the first copy.
-    first = order[run_starts]
-    by_first = np.argsort(first, kind="stable")
-    rank = np.empty(len(first), dtype=np.int64)
-    rank[by_first] = np.arange(len(first))
+    # Both sorts are stable, so the first element of each run is the first copy.
+    # Marking the first copies in file order gives the merged cells' order without sorting.
+    is_first = np.zeros(len(order), dtype=bool)
+    is_first[order[run_starts]] = True
+    first = np.flatnonzero(is_first)
+    rank = np.empty(len(run_starts), dtype=np.int64)
+    rank[group[first]] = np.arange(len(first))
     summed = np.add.reduceat(energy[order].astype(np.float64), run_starts).astype(np.float32)
 
+    # Truth indices are small non-negative integers after validation, so the
+    # (merged cell, truth index) pairs also sort on one combined key.
     contribution_group = rank[group[contribution_cell]]
-    pair_order = np.lexsort((truth_index, contribution_group))
-    sorted_group = contribution_group[pair_order]
-    sorted_index = truth_index[pair_order]
-    new_pair = np.concatenate(([True], (sorted_group[1:] != sorted_group[:-1]) | (sorted_index[1:] != sorted_index[:-1])))
-    pair_starts = np.flatnonzero(new_pair)
+    pair_key = (contribution_group.astype(np.uint64) << np.uint64(32)) | truth_index.astype(np.uint64)
+    pair_order = np.argsort(pair_key, kind="stable")
+    sorted_key = pair_key[pair_order]
+    pair_starts = np.flatnonzero(np.concatenate(([True], sorted_key[1:] != sorted_key[:-1])))
     if len(pair_starts):
         merged_energy = np.maximum.reduceat(truth_energy[pair_order], pair_starts)
     else:
         merged_energy = truth_energy[:0]
     return (
-        first[by_first],
-        summed[by_first],
-        sorted_group[pair_starts],
-        sorted_index[pair_starts],
+        first,
+        summed[group[first]],
+        contribution_group[pair_order][pair_starts],
+        truth_index[pair_order][pair_starts],
         merged_energy,
         int(np.count_nonzero(np.diff(np.append(run_starts, len(order))) > 1)),
     )

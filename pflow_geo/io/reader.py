@@ -151,6 +151,11 @@ class MLTreeReader:
         self._units_checked = not check_units
 
     @property
+    def branches(self) -> list[str]:
+        """Names of the ``EventTree`` branches this reader reads: the required ones and the optional ones present."""
+        return list(self._branches)
+
+    @property
     def num_events(self) -> int:
         """Number of entries in ``EventTree``."""
         return int(self._tree.num_entries)
