@@ -284,10 +284,23 @@ def test_unknown_backend_raises():
         knn_graph(torch.rand(3, 3), 2, backend="faiss")
 
 
-@pytest.mark.skipif(TORCH_CLUSTER_AVAILABLE, reason="torch-cluster is installed")
-def test_torch_cluster_backend_without_torch_cluster_raises():
+def test_torch_cluster_backend_without_torch_cluster_raises(monkeypatch):
+    # Pretend torch-cluster is missing, so the check also runs where it is installed.
+    monkeypatch.setattr(neighbors, "TORCH_CLUSTER_AVAILABLE", False)
     with pytest.raises(ImportError, match="torch-cluster is not importable"):
         knn_graph(torch.rand(3, 3), 2, backend="torch_cluster")
+
+
+def test_auto_backend_without_torch_cluster_uses_torch(monkeypatch):
+    x, batch = make_batch(sizes=(30, 12), seed=41)
+    expected = as_pairs(knn_graph(x, 4, batch, backend="torch"))
+
+    def fail(*args, **kwargs):
+        raise AssertionError("torch-cluster was called although it is marked missing")
+
+    monkeypatch.setattr(neighbors, "TORCH_CLUSTER_AVAILABLE", False)
+    monkeypatch.setattr(neighbors, "search_torch_cluster", fail)
+    assert as_pairs(knn_graph(x, 4, batch)) == expected
 
 
 @needs_torch_cluster
