@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -95,6 +96,18 @@ def measure(path: Path, step_size: int, workdir: Path) -> dict:
     }
 
 
+def median_figures(runs: list[dict]) -> dict:
+    """Combine repeated measurements: the median of every timing, rates recomputed from the median process time."""
+    figures = dict(runs[0])
+    for stage in ("read_only_s", "reader_s", "build_s", "process_s"):
+        figures[stage] = statistics.median(run[stage] for run in runs)
+    figures["events_per_s"] = figures["events"] / figures["process_s"]
+    figures["tracks_per_s"] = figures["tracks"] / figures["process_s"]
+    figures["process_over_read"] = figures["process_s"] / figures["read_only_s"]
+    figures["repeats"] = len(runs)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", type=Path, help="MLTree file to process; simulated when omitted")
@@ -102,6 +115,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000, help="simulated events when --input is omitted (default: 2000)")
     parser.add_argument("--seed", type=int, default=1, help="simulation seed (default: 1)")
     parser.add_argument("--step-size", type=int, default=1000, help="events per chunk (default: 1000)")
+    parser.add_argument("--repeat", type=int, default=3, help="measurements per stage; the median is reported (default: 3)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args()
 
@@ -113,10 +127,11 @@ def main() -> None:
 
             path = workdir / f"{args.process}.root"
             simulate(args.process, args.events, args.seed, path)
-        figures = measure(path, args.step_size, workdir)
+        runs = [measure(path, args.step_size, workdir / f"run{index}") for index in range(args.repeat)]
+        figures = median_figures(runs)
 
     print(f"file: {figures['file']} ({figures['events']} events, {figures['tracks']} tracks, {figures['clouds']} clouds)")
-    print(f"machine: {figures['machine']}, one process")
+    print(f"machine: {figures['machine']}, one process, median of {figures['repeats']} runs")
     print("| stage | seconds |")
     print("|---|---|")
     for stage in ("read_only", "reader", "build", "process"):
