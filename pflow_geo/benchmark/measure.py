@@ -17,7 +17,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch_geometric.data import Batch, Data
 
-__all__ = ["PeakMemory", "TrainingClock", "measure_latency", "memory_method", "synchronize"]
+__all__ = ["PeakMemory", "TrainingClock", "measure_latency", "median_ms", "memory_method", "synchronize"]
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class TrainingClock(Callback):
         self._close_epoch(pl_module.device)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # Reached with an epoch still open when max_time stopped it without its end hook.
+        # Closes an epoch whose on_train_epoch_end did not run, in case a stop inside the epoch skips that hook.
         self._close_epoch(pl_module.device)
 
     def _close_epoch(self, device: torch.device) -> None:

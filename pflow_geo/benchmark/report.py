@@ -80,8 +80,8 @@ def format_markdown(results: dict[str, Any], plot_file: str | None = PLOT_FILE) 
 
     The page lists the command, data, budget and machine, then one table row
     per model. Failed rows read ``n/a`` and are listed below the table.
-    Notes say how each column is measured, and the variable-size against
-    padded PointNet comparison and a link to ``plot_file`` follow.
+    Notes describe how each column is measured, and the variable-size
+    against padded PointNet comparison and a link to ``plot_file`` follow.
     """
     settings, machine, dataset, rows = results["settings"], results["machine"], results["dataset"], results["rows"]
     memory = _MEMORY_HEADINGS.get(machine.get("memory_method"), "peak memory")
