@@ -103,7 +103,9 @@ def plot_binned_rates(
                 axis.plot(x, values, marker="o", color=color, label=method)
         else:
             for axis, values in ((efficiency_axis, rates.efficiency), (purity_axis, rates.purity)):
-                axis.stairs(values, rates.edges, color=color, label=method, linewidth=1.5)
+                axis.stairs(
+                    values, rates.edges, baseline=None, color=color, label=method, linewidth=1.5
+                )
 
     for axis, name in ((efficiency_axis, "efficiency"), (purity_axis, "purity")):
         axis.set_ylabel(f"energy-weighted {name}")
