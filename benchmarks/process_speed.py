@@ -28,6 +28,7 @@ from pathlib import Path
 import awkward as ak
 import uproot
 
+from pflow_geo.benchmark.measure import cpu_model
 from pflow_geo.datasets.builder import CloudConfig, build_clouds
 from pflow_geo.datasets.processing import process_files
 from pflow_geo.io import schema
@@ -92,7 +93,7 @@ def measure(path: Path, step_size: int, workdir: Path) -> dict:
         "events_per_s": num_events / process_seconds,
         "tracks_per_s": num_tracks / process_seconds,
         "process_over_read": process_seconds / read_seconds,
-        "machine": f"{platform.machine()}, {platform.processor() or 'unknown CPU'}, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {cpu_model()}, Python {platform.python_version()}",
     }
 
 

@@ -6,6 +6,7 @@ import ctypes
 import ctypes.util
 import logging
 import os
+import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch_geometric.data import Batch, Data
 
-__all__ = ["PeakMemory", "TrainingClock", "measure_latency", "median_ms", "memory_method", "synchronize"]
+__all__ = ["PeakMemory", "TrainingClock", "cpu_model", "measure_latency", "median_ms", "memory_method", "synchronize"]
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +240,18 @@ def median_ms(seconds: Sequence[float]) -> float:
 
 
 # ---------------------------------------------------------------------- resident set size
+def cpu_model() -> str:
+    """Return the CPU model name from /proc/cpuinfo, or `platform.processor()` where that file is missing."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def _can_reset_rss_peak() -> bool:
     return os.path.exists(_PROC_STATUS) and os.access(_PROC_CLEAR_REFS, os.W_OK)
 

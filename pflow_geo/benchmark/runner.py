@@ -47,7 +47,7 @@ from typing import Any
 import torch
 
 from . import PROCESSES
-from .measure import PeakMemory, TrainingClock, measure_latency, median_ms, memory_method
+from .measure import PeakMemory, TrainingClock, cpu_model, measure_latency, median_ms, memory_method
 
 __all__ = [
     "Budget",
@@ -401,7 +401,7 @@ def describe_machine(device: torch.device) -> dict[str, Any]:
 
     machine: dict[str, Any] = {
         "platform": platform.platform(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
@@ -644,17 +644,6 @@ def _resolve_device(name: str) -> torch.device:
 def _quartiles_ms(seconds: Sequence[float]) -> list[float]:
     values = torch.tensor(seconds, dtype=torch.float64) * 1e3
     return [float(torch.quantile(values, 0.25)), float(torch.quantile(values, 0.75))]
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _load_average() -> list[float] | None:
