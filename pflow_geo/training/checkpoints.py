@@ -1,4 +1,7 @@
-"""Load :class:`SegmentationModule` checkpoints without unpickling code.
+"""Checkpoints of :class:`SegmentationModule`: how training writes them and how to load them safely.
+
+:class:`BestAndLastCheckpoint` keeps the best epoch and rewrites
+``last.ckpt`` after every epoch.
 
 Checkpoints written by ``pflow-geo train`` contain only tensors and built-in
 types, so ``torch.load(..., weights_only=True)`` reads them. When
@@ -14,12 +17,44 @@ import os
 import pickle
 from typing import Any
 
+import lightning.pytorch as pl
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from ..datasets.fields import BASE_FEATURES
 from .module import SegmentationModule
 
-__all__ = ["read_checkpoint", "load_module", "data_options"]
+__all__ = ["BestAndLastCheckpoint", "read_checkpoint", "load_module", "data_options"]
+
+
+class BestAndLastCheckpoint(ModelCheckpoint):
+    """A :class:`ModelCheckpoint` whose ``last.ckpt`` always contains the latest epoch.
+
+    In Lightning 2.6.6, ``save_last=True`` rewrites ``last.ckpt`` only at
+    the steps where a top-k checkpoint is saved, so after the best epoch
+    ``last.ckpt`` stays a copy of it. Resuming from it would then repeat
+    the later epochs. This class also writes ``last.ckpt`` at every other
+    point where the parent would save a checkpoint.
+    """
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        if self._should_save_on_train_epoch_end(trainer):
+            self._save_missed_last(trainer)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        if not self._should_save_on_train_epoch_end(trainer):
+            self._save_missed_last(trainer)
+
+    def _save_missed_last(self, trainer: pl.Trainer) -> None:
+        # NOTE: this relies on private ModelCheckpoint members of Lightning 2.6
+        # (_should_skip_saving_checkpoint, _last_global_step_saved and
+        # _save_last_checkpoint). tests/training/test_fit.py checks the result.
+        if not self.save_last or self._should_skip_saving_checkpoint(trainer):
+            return
+        if self._last_global_step_saved != trainer.global_step:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

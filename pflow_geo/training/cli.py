@@ -4,9 +4,9 @@ What it adds to :class:`lightning.pytorch.cli.LightningCLI`:
 
 * ``data.feature_names`` is passed to ``model.feature_names`` when the
   classes are built, so configs never list the feature columns twice.
-* ``checkpoint`` (a :class:`ModelCheckpoint`) keeps the best epoch by
-  ``val/f1_weighted`` as ``best-epochNNN.ckpt`` and the last one as
-  ``last.ckpt``.
+* ``checkpoint`` (a :class:`~pflow_geo.training.checkpoints.BestAndLastCheckpoint`)
+  keeps the best epoch by ``val/f1_weighted`` as ``best-epochNNN.ckpt``
+  and rewrites ``last.ckpt`` after every epoch.
 * ``early_stopping`` (an :class:`EarlyStopping`) stops when
   ``val/f1_weighted`` has not improved for ``patience`` validations.
 * ``event_displays`` (an :class:`EventDisplayLogger`) sets the displays.
@@ -35,10 +35,11 @@ from typing import Any
 from pathlib import Path
 
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from .callbacks import EventDisplayLogger, FinalHyperparametersLogger, PrecisionRecallCurveLogger
+from .checkpoints import BestAndLastCheckpoint
 from .datamodule import PointCloudDataModule
 from .module import MONITOR, SegmentationModule
 
@@ -108,7 +109,7 @@ class TrainingCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.feature_names", "model.feature_names", apply_on="instantiate")
 
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(BestAndLastCheckpoint, "checkpoint")
         parser.set_defaults(
             {
                 "checkpoint.monitor": MONITOR,

@@ -108,6 +108,22 @@ def test_fit_saves_config_and_checkpoints(straight_run: Path) -> None:
     assert checkpoint["datamodule_hyper_parameters"]["features"] == ["layer", "delta_eta", "delta_phi"]
 
 
+def test_last_checkpoint_is_last_epoch(tmp_path: Path, sample_file: Path) -> None:
+    # The always-1 F1 is the same every epoch, so the first epoch stays the
+    # best and every later epoch must still rewrite last.ckpt.
+    constant = "val/baseline_always1/f1_weighted"
+    args = fit_args(tmp_path / "data", sample_file, tmp_path / "runs", "--checkpoint.monitor", constant, epochs=EPOCHS)
+    assert main(args) == 0
+    checkpoints = tmp_path / "runs" / "pointnet" / "version_0" / "checkpoints"
+    assert [path.name for path in checkpoints.glob("best-epoch*.ckpt")] == ["best-epoch000.ckpt"]
+
+    best = torch.load(checkpoints / "best-epoch000.ckpt", weights_only=True)
+    last = torch.load(checkpoints / "last.ckpt", weights_only=True)
+    assert best["epoch"] == 0
+    assert last["epoch"] == EPOCHS - 1
+    assert last["global_step"] == EPOCHS * best["global_step"]
+
+
 def test_resume_continues_from_saved_epoch(tmp_path: Path, sample_file: Path, straight_run: Path) -> None:
     stop = '{"class_path": "tests.training.helpers.StopAfterEpoch", "init_args": {"epoch": 1}}'
     interrupted = fit_args(tmp_path / "data", sample_file, tmp_path / "first", "--trainer.callbacks+", stop, epochs=EPOCHS)
@@ -134,7 +150,7 @@ def test_resume_continues_from_saved_epoch(tmp_path: Path, sample_file: Path, st
     f1 = scalar_values(load_events(run_dir), "val/f1_weighted")
     assert len(f1) == EPOCHS
     # The best score tracked before the interruption is restored, not restarted.
-    (checkpoint_state,) = [state for key, state in resumed["callbacks"].items() if key.startswith("ModelCheckpoint")]
+    (checkpoint_state,) = [state for key, state in resumed["callbacks"].items() if key.startswith("BestAndLastCheckpoint")]
     assert float(checkpoint_state["best_model_score"]) == pytest.approx(max(f1))
     assert len(list((run_dir / "checkpoints").glob("best-epoch*.ckpt"))) == 1
     # Same data order per epoch, restored optimizer and schedule, no dropout:
