@@ -230,7 +230,8 @@ class SegmentationModule(pl.LightningModule):
             if scheduler.total_steps != expected:
                 raise ValueError(
                     f"the one_cycle schedule covers {scheduler.total_steps} optimizer steps but this run has {expected}; "
-                    "resume with the trainer.max_epochs and trainer.max_steps of the run that wrote the checkpoint"
+                    "resume with the trainer.max_epochs and trainer.max_steps of the run that wrote the checkpoint; "
+                    "runs that may be extended need --model.scheduler.name cosine_warm_restarts or none"
                 )
 
     def configure_optimizers(self) -> Any:
