@@ -47,7 +47,8 @@ class Category(enum.IntEnum):
 #   category  the Category value as a float
 #   energy    sign(E) * ln(1 + |E| / scale): cells use their energy with
 #             CELL_ENERGY_SCALE_GEV, track points the track pT with
-#             TRACK_PT_SCALE_GEV, which puts both in about [0, 7]
+#             TRACK_PT_SCALE_GEV, so a 1 GeV cell and a 100 GeV track
+#             both map to 4.6 (at most 9.9 and 5.3 up to 200 GeV)
 #   distance  distance in mm to the nearest focus-track layer intersection
 BASE_FEATURES: tuple[str, ...] = ("x", "y", "z", "category", "energy", "distance")
 
