@@ -228,7 +228,8 @@ def _figure_specs(
                 f"rates_vs_{variable}.png",
                 f"Efficiency and purity vs {variable}",
                 "Energy-weighted efficiency (recall) and purity (precision) of the cell assignment; "
-                "values outside the first or last bin are counted in that bin.",
+                "values outside the first or last bin are counted in that bin. Purity is not drawn where "
+                "a method assigns no cell energy (always_0 everywhere).",
                 lambda variable=variable: plot_binned_rates(table, methods, variable, threshold),
             )
         )
