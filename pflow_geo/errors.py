@@ -1,13 +1,35 @@
-"""Exceptions raised by pflow_geo for unusable input."""
+"""Exceptions raised by pflow_geo for unusable input and invalid command-line options.
+
+The ``pflow-geo`` command prints these as one ``error:`` message without a
+traceback: :class:`InputError` and its subclasses exit with status 1,
+:class:`UsageError` with status 2 (see :func:`pflow_geo.cli.run_reporting_errors`).
+"""
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["MLTreeInputError"]
+__all__ = ["InputError", "MLTreeInputError", "CheckpointError", "UsageError"]
 
 
-class MLTreeInputError(Exception):
+class InputError(Exception):
+    """Input that cannot be used: a file, or the data read from it."""
+
+
+class UsageError(Exception):
+    """Invalid command-line option values or combinations. The message names the options."""
+
+
+def _describe(problem: str, path: str, item: str | None, hint: str) -> str:
+    lines = [problem, f"    file: {path}"]
+    if item is not None:
+        lines.append(f"    item: {item}")
+    if hint:
+        lines.append(f"    fix:  {hint}")
+    return "\n".join(lines)
+
+
+class MLTreeInputError(InputError):
     """An MLTree input file, tree or branch that cannot be used.
 
     Raised for a missing file, a file that is not ROOT or is truncated, a
@@ -25,12 +47,7 @@ class MLTreeInputError(Exception):
         self.item = item
         self.hint = hint
         self.problem = problem
-        lines = [problem, f"    file: {self.path}"]
-        if item is not None:
-            lines.append(f"    item: {item}")
-        if hint:
-            lines.append(f"    fix:  {hint}")
-        super().__init__("\n".join(lines))
+        super().__init__(_describe(problem, self.path, item, hint))
 
     def __reduce__(self):  # keeps the exception picklable across worker processes
         return (_rebuild, (self.path, self.problem, self.item, self.hint))
@@ -38,3 +55,21 @@ class MLTreeInputError(Exception):
 
 def _rebuild(path: str, problem: str, item: str | None, hint: str) -> MLTreeInputError:
     return MLTreeInputError(path, problem, item=item, hint=hint)
+
+
+class CheckpointError(InputError, ValueError):
+    """A file that is not a readable checkpoint of ``pflow-geo train``.
+
+    It is also a ValueError, so callers that catch the ValueError documented by
+    :func:`pflow_geo.training.checkpoints.read_checkpoint` still catch it.
+
+    Attributes:
+        path: The checkpoint file.
+        hint: What the user can do about it.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], problem: str, *, hint: str = "") -> None:
+        self.path = os.fspath(path)
+        self.problem = problem
+        self.hint = hint
+        super().__init__(_describe(problem, self.path, None, hint))

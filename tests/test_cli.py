@@ -1,20 +1,16 @@
-"""The ``pflow-geo`` command line: help texts and the ``inspect`` subcommand's exit status."""
+"""The ``pflow-geo`` command line: help texts, how errors are reported, and the ``inspect`` subcommand's exit status."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from pflow_geo.cli import build_parser, main
+from pflow_geo.cli import build_parser, main, run_reporting_errors
+from pflow_geo.errors import InputError, MLTreeInputError, UsageError
 from tests import mltree_factory as factory
+from tests.cli_checks import run_module
 from tests.mltree_factory import cluster, event, track
-
-REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 def subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
@@ -79,12 +75,6 @@ def test_inspect_rejects_bad_events(capsys, value, message):
     assert message in capsys.readouterr().err
 
 
-def run_module(*args: str) -> subprocess.CompletedProcess:
-    """Run ``python -m pflow_geo`` in a fresh interpreter, as the installed command would."""
-    environment = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
-    return subprocess.run([sys.executable, "-m", "pflow_geo", *args], capture_output=True, text=True, env=environment, timeout=120)
-
-
 def test_inspect_process_exit_status(tmp_path):
     usable = factory.write_events(tmp_path / "usable.root", [event(1, tracks=[track(5.0, 0.1, 0.2)], clusters=[cluster([101], [0.5], [[0]], [[400.0]])])])
     missing = tmp_path / "missing.root"
@@ -97,3 +87,61 @@ def test_inspect_process_exit_status(tmp_path):
     assert bad.returncode == 1
     assert bad.stderr.startswith(f"error: file not found\n    file: {missing}\n")
     assert "Traceback" not in bad.stderr
+
+
+def test_top_level_help_states_exit_status(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "Exit status: 0 on success; 1 when an input file cannot be used" in help_text
+    assert "2 for invalid options or option combinations" in help_text
+    assert "-v logs the traceback too" in help_text
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "message"),
+    [
+        (UsageError("--events 0 is too few"), 2, "error: --events 0 is too few\n"),
+        (InputError("the split has no cells"), 1, "error: the split has no cells\n"),
+        (MLTreeInputError("x.root", "file not found", hint="check the path"), 1, "error: file not found\n    file: x.root\n    fix:  check the path\n"),
+        (FileNotFoundError("input file(s) not found: x.root"), 1, "error: input file(s) not found: x.root\n"),
+        (PermissionError("cannot write out/metrics.json"), 1, "error: cannot write out/metrics.json\n"),
+        (IsADirectoryError("--output: out is a directory"), 1, "error: --output: out is a directory\n"),
+    ],
+)
+def test_expected_errors_become_message_and_status(capsys, error, status, message):
+    def command():
+        raise error
+
+    assert run_reporting_errors(command) == status
+    output = capsys.readouterr()
+    assert output.err == message
+    assert output.out == ""
+
+
+def test_unexpected_error_propagates():
+    def command():
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError, match="a bug"):
+        run_reporting_errors(command)
+
+
+def test_command_status_passes_through():
+    assert run_reporting_errors(lambda: None) == 0
+    assert run_reporting_errors(lambda: 1) == 1
+
+
+def test_path_under_file_exits_1(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    usable = factory.write_events(tmp_path / "usable.root", [event(1, tracks=[track(5.0, 0.1, 0.2)], clusters=[cluster([101], [0.5], [[0]], [[400.0]])])])
+
+    status = main(["process", str(usable), "--root", str(blocker / "data")])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("error: [Errno 20] Not a directory: ")
+    assert str(blocker) in err
+    assert "Traceback" not in err
