@@ -241,7 +241,8 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
         A row that failed has an ``error`` message instead of figures.
 
     Raises:
-        ValueError: For an unknown model name or a missing config.
+        ValueError: For an unknown model name or device.
+        FileNotFoundError: For a missing model config.
     """
     from ..models import available_models
 
@@ -253,7 +254,7 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
     configs = {name: config_dir / f"{name}.yaml" for name in names}
     missing = [str(path) for path in configs.values() if not path.is_file()]
     if missing:
-        raise ValueError(f"config file(s) not found: {', '.join(missing)}; pass the folder of the model configs")
+        raise FileNotFoundError(f"config file(s) not found: {', '.join(missing)}; pass the folder of the model configs")
     device = _resolve_device(settings.device)
 
     if settings.files is not None:
@@ -458,7 +459,7 @@ def _padded_pointnet_run(
     optimizer steps per epoch and differ only in the padding.
     """
     if not config.is_file():
-        raise ValueError(f"config file not found: {config}; the padded row needs the PointNet config")
+        raise FileNotFoundError(f"config file not found: {config}; the padded row needs the PointNet config")
     variable = _model_run(settings, "pointnet", config, base_args, device)
     batch_size = _matching_batch_size(variable)
     padded_args = (

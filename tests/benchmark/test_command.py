@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pflow_geo.cli import main
+from tests.cli_checks import assert_option_rejected
 
 from .conftest import EVENTS, PROCESS, SEED
 
@@ -38,8 +39,59 @@ def test_budget_required(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
 
 def test_unknown_model_fails(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     status = main(["benchmark", "--models", "nonexistent", "--epochs", "1", "--root", str(tmp_path), "--output", str(tmp_path)])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("error: --models: unknown model(s) nonexistent; available: all, ")
+    assert "pointnet" in err
+    assert "Traceback" not in err
+
+
+def test_all_with_model_names_fails(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status = main(["benchmark", "--models", "all", "pointnet", "--epochs", "1", "--output", str(tmp_path)])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err == "error: --models: give all alone or a list of model names, got all pointnet\n"
+
+
+def test_missing_config_dir_fails(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    configs = tmp_path / "no_configs"
+    args = ["benchmark", "--models", "pointnet", "--epochs", "1", "--config-dir", str(configs)]
+    args += ["--files", str(tmp_path / "unused.root"), "--root", str(tmp_path), "--output", str(tmp_path)]
+
+    status = main(args)
+
+    err = capsys.readouterr().err
     assert status == 1
-    assert "unknown models ['nonexistent']" in capsys.readouterr().err
+    assert f"error: config file(s) not found: {configs / 'pointnet.yaml'}" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--events", "0", "expected an integer >= 1, got '0'"),
+        ("--workers", "-2", "expected an integer >= 1, got '-2'"),
+        ("--max-points", "0", "expected an integer >= 1, got '0'"),
+        ("--time-budget", "nan", "expected a finite number > 0, got 'nan'"),
+        ("--device", "gpu", "expected auto, cpu, cuda or cuda:N, got 'gpu'"),
+    ],
+)
+def test_rejects_bad_option_value(capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str, value: str, expected: str) -> None:
+    args = ["benchmark", "--output", str(tmp_path), option, value]
+    if option != "--time-budget":
+        args += ["--epochs", "1"]
+
+    assert_option_rejected(capsys, args, option, expected)
+
+
+def test_help_shows_models_default_as_all(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["benchmark", "--help"])
+
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "registered model names, or all (default: all)" in help_text
 
 
 @pytest.mark.slow
