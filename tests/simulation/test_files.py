@@ -137,5 +137,6 @@ def test_command_line(tmp_path, capsys):
 
 def test_command_line_invalid_setting(tmp_path, capsys):
     status = main(["-q", "simulate", "--process", "rho", "--events", "1", "--seed", "1", "--output", str(tmp_path / "x.root"), "--energy-min", "50", "--energy-max", "5"])
-    assert status == 1
-    assert "invalid simulation setting energy range" in capsys.readouterr().err
+    assert status == 2
+    assert capsys.readouterr().err == "error: --energy-min 50 is above --energy-max 5; give --energy-min <= --energy-max\n"
+    assert not (tmp_path / "x.root").exists()
