@@ -50,10 +50,11 @@ REFERENCE_LAYERS: tuple[Sampling, ...] = (
 )
 assert set(REFERENCE_LAYERS) == set(TRACK_LAYERS)
 
+# Reasons for skipping a track, as format strings over the CloudConfig fields.
 SKIP_REASONS = {
     "no_truth_match": "tracks with no truth match",
     "no_intersection": "tracks with no valid layer intersection",
-    "too_few_cells": "tracks with fewer than min_cells cells in the cone",
+    "too_few_cells": "tracks with fewer than {min_cells} cell(s) in the cone",
 }
 
 # Column of each track layer in the reader's [21] layer arrays (sampling-id order).

@@ -61,7 +61,9 @@ def summarize_processed(processed_dir: str | Path, max_points: int | None = None
         "reader_corrected": stats.get("reader_corrected", {}),
         "tracks_seen": stats.get("tracks_seen", 0),
         "tracks_kept": int(len(sizes)),
-        "tracks_skipped": {SKIP_REASONS[key]: value for key, value in stats.get("tracks_skipped", {}).items()},
+        "tracks_skipped": {
+            SKIP_REASONS[key].format(**manifest["cloud_config"]): value for key, value in stats.get("tracks_skipped", {}).items()
+        },
         "tracks_pre_filtered": stats.get("tracks_pre_filtered", 0),
         "cells": num_cells,
         "cells_without_truth": stats.get("cells_without_truth", 0),
