@@ -12,30 +12,75 @@ Examples::
 
 from __future__ import annotations
 
+import os
+import pickle
 import sys
 import warnings
 from collections.abc import Sequence
+
+from .errors import UsageError
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m pflow_geo.train") -> int:
     """Run Lightning's CLI on ``argv`` (``sys.argv[1:]`` when None) and return the exit status.
 
+    A missing or unusable input file or checkpoint prints one ``error:``
+    message and returns 1. An option value that the model or data module
+    rejects returns 2 (see :func:`pflow_geo.cli.run_reporting_errors`).
+    Lightning's parser itself exits with status 2 for an unknown option or a
+    value of the wrong type.
+
     Args:
         argv: Arguments after the program name, starting with the subcommand.
         prog: Program name shown in the usage and help text.
     """
-    from .cli import configure_logging
+    from .cli import configure_logging, run_reporting_errors
+
+    cli_class = _command_line_cli_class()
+    # Lightning, imported by the call above, keeps its own handler when the
+    # root logger has none at import time, so its messages are not printed twice.
+    configure_logging()
+
+    def run_training_cli() -> None:
+        with warnings.catch_warnings():
+            # `pflow-geo train` passes its own argv slice, which Lightning would
+            # flag as ambiguous because sys.argv is not empty.
+            warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+            cli_class(args=None if argv is None else list(argv), parser_kwargs={"prog": prog})
+
+    return run_reporting_errors(run_training_cli)
+
+
+def _command_line_cli_class() -> type:
+    """Return a TrainingCLI that raises CheckpointError for an unusable ``--ckpt_path`` and UsageError for an invalid option value.
+
+    The class is built here so that importing this module does not import Lightning.
+    """
+    from .training.checkpoints import check_checkpoint_file, unreadable_checkpoint_error
     from .training.cli import TrainingCLI
 
-    # Lightning, imported above, keeps its own handler when the root logger
-    # has none at import time, so its messages are not printed twice.
-    configure_logging()
-    with warnings.catch_warnings():
-        # `pflow-geo train` passes its own argv slice, which Lightning would
-        # flag as ambiguous because sys.argv is not empty.
-        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-        TrainingCLI(args=None if argv is None else list(argv), parser_kwargs={"prog": prog})
-    return 0
+    class CommandLineTrainingCLI(TrainingCLI):
+        def _parse_ckpt_path(self) -> None:
+            # NOTE: overrides a private method of LightningCLI 2.6, which reads
+            # the hyperparameters of --ckpt_path with torch.load before any hook runs.
+            subcommand = self.config.get("subcommand")
+            ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+            # Keywords such as "last" and "best" are no paths; Lightning resolves them.
+            if ckpt_path and os.path.exists(ckpt_path):
+                check_checkpoint_file(ckpt_path)
+            try:
+                super()._parse_ckpt_path()
+            except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+                raise unreadable_checkpoint_error(ckpt_path, error) from error
+
+        def instantiate_classes(self) -> None:
+            # The model, data module and callbacks raise ValueError for invalid option values.
+            try:
+                super().instantiate_classes()
+            except ValueError as error:
+                raise UsageError(str(error)) from error
+
+    return CommandLineTrainingCLI
 
 
 if __name__ == "__main__":

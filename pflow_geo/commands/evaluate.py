@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
+
+from ..errors import InputError
+from .options import check_device_available, device_name, positive_int, probability
 
 DESCRIPTION = (
     "Run a checkpoint of `pflow-geo train` and the baselines (always 1, always 0, the delta-R cone and the cell "
@@ -18,23 +20,26 @@ DESCRIPTION = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``pflow-geo evaluate`` to ``parser``."""
-    parser.add_argument("--checkpoint", required=True, metavar="CKPT", help="checkpoint file written by `pflow-geo train`")
+    parser.add_argument(
+        "--checkpoint", required=True, metavar="FILE", help="checkpoint file written by `pflow-geo train`, e.g. runs/<model>/version_<n>/checkpoints/last.ckpt"
+    )
     parser.add_argument("--root", metavar="DIR", help="dataset directory (default: the training run's data.root)")
     parser.add_argument(
         "--files", nargs="+", metavar="FILE", help="MLTree input files (default: the training run's data.files)"
     )
     parser.add_argument("--split", choices=("train", "val", "test"), default="test", help="split to evaluate (default: %(default)s)")
-    parser.add_argument("--output", required=True, metavar="OUT", help="output folder for metrics.json (created if missing)")
+    parser.add_argument("--output", required=True, metavar="DIR", help="output folder for metrics.json (created if missing)")
     parser.add_argument(
         "--threshold",
-        type=float,
-        help="probability above which a cell counts as assigned to the track (default: the model's, usually 0.5)",
+        type=probability,
+        metavar="P",
+        help="probability above which a cell counts as assigned to the track, in [0, 1] (default: the model's, usually 0.5)",
     )
     parser.add_argument(
-        "--device", default="auto", help="device for the model: auto, cpu, cuda or cuda:N (default: %(default)s)"
+        "--device", type=device_name, default="auto", help="device for the model: auto, cpu, cuda or cuda:N (default: %(default)s)"
     )
     parser.add_argument(
-        "--max-points-per-batch", type=int, metavar="N", help="point budget per batch (default: the training run's batching)"
+        "--max-points-per-batch", type=positive_int, metavar="N", help="point budget per batch (default: the training run's batching)"
     )
     parser.add_argument(
         "--report", action="store_true", help="also write predictions.parquet and the evaluation report (report/)"
@@ -42,10 +47,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Evaluate, write the outputs, print the table and return 0; print the error and return 1 on bad input."""
-    from ..errors import MLTreeInputError
+    """Evaluate, write the outputs, print the table and return 0.
+
+    Raises:
+        UsageError: For a CUDA device that this machine lacks.
+        FileNotFoundError: If the checkpoint or an input file is missing.
+        InputError: If the checkpoint, the input files or the split cannot be used.
+    """
     from ..training.evaluate import evaluate_checkpoint, format_table, write_metrics
 
+    check_device_available(args.device)
     try:
         evaluation = evaluate_checkpoint(
             args.checkpoint,
@@ -56,9 +67,12 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             max_points_per_batch=args.max_points_per_batch,
         )
-    except (FileNotFoundError, ValueError, MLTreeInputError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    except InputError:
+        raise
+    except ValueError as error:
+        # evaluate_checkpoint raises ValueError for data that does not fit the
+        # checkpoint, such as other feature columns or a split without cells.
+        raise InputError(str(error)) from error
 
     write_metrics(evaluation.metrics, os.path.join(args.output, "metrics.json"))
     print(format_table(evaluation.metrics))

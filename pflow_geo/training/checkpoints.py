@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from typing import Any
 
 import lightning.pytorch as pl
@@ -22,9 +23,19 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from ..datasets.fields import BASE_FEATURES
+from ..errors import CheckpointError
 from .module import SegmentationModule
 
-__all__ = ["BestAndLastCheckpoint", "read_checkpoint", "load_module", "data_options"]
+__all__ = [
+    "BestAndLastCheckpoint",
+    "read_checkpoint",
+    "check_checkpoint_file",
+    "unreadable_checkpoint_error",
+    "load_module",
+    "data_options",
+]
+
+_CHECKPOINT_HINT = "pass a .ckpt file that `pflow-geo train` wrote, e.g. runs/<model>/version_<n>/checkpoints/last.ckpt"
 
 
 class BestAndLastCheckpoint(ModelCheckpoint):
@@ -62,18 +73,44 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ValueError: If it is not a Lightning checkpoint of :class:`SegmentationModule`.
+        CheckpointError: A ValueError, if the path is a folder or the file is
+            not a Lightning checkpoint of :class:`SegmentationModule`.
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+    check_checkpoint_file(path)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
-        raise ValueError(f"failed to read {path} as a weights-only checkpoint: {error}") from error
+        raise unreadable_checkpoint_error(path, error) from error
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "hyper_parameters" not in checkpoint:
-        raise ValueError(f"{path} is not a Lightning checkpoint with state_dict and hyper_parameters")
+        raise CheckpointError(path, "not a Lightning checkpoint with state_dict and hyper_parameters", hint=_CHECKPOINT_HINT)
     return checkpoint
+
+
+def check_checkpoint_file(path: str | os.PathLike[str]) -> None:
+    """Check that ``path`` is an existing file in the zip format of ``torch.save``, reading only the zip directory.
+
+    Raises:
+        FileNotFoundError: If nothing exists at ``path``.
+        CheckpointError: If ``path`` is a folder or not a zip archive.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise CheckpointError(path, "this is a folder, not a checkpoint file", hint=_CHECKPOINT_HINT)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    # Any other file, such as a ROOT file, would reach torch's legacy
+    # unpickler, which fails with arbitrary errors such as IndexError.
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(
+            path, "not a checkpoint written by `pflow-geo train` (not a zip archive, or a truncated one)", hint=_CHECKPOINT_HINT
+        )
+
+
+def unreadable_checkpoint_error(path: str | os.PathLike[str], error: Exception) -> CheckpointError:
+    """Return the CheckpointError for a ``torch.load`` failure, with the first line of torch's message."""
+    first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return CheckpointError(path, f"cannot read the file as a weights-only checkpoint ({first_line})", hint=_CHECKPOINT_HINT)
 
 
 def load_module(checkpoint: dict[str, Any]) -> SegmentationModule:
