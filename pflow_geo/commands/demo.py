@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from .options import non_negative_int, positive_int
 
 DESCRIPTION = (
     "Simulate single-rho events, build the point clouds, train PointNet, evaluate it against every baseline "
@@ -19,22 +20,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..demo import DemoSettings
 
     defaults = DemoSettings()
-    parser.add_argument("--output", type=Path, default=defaults.output, help="folder for data, runs and evaluation (default: %(default)s)")
-    parser.add_argument("--events", type=int, default=defaults.events, help="simulated single-rho events (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="simulation seed (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="maximum training epochs (default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=defaults.workers, help="processes for simulation and processing (default: %(default)s)")
-    parser.add_argument("--config", type=Path, help="training config (default: configs/pointnet.yaml of the source checkout)")
+    parser.add_argument(
+        "--output", type=Path, default=defaults.output, metavar="DIR", help="folder for data, runs and evaluation (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--events", type=positive_int, default=defaults.events, metavar="N", help="simulated single-rho events (default: %(default)s)"
+    )
+    parser.add_argument("--seed", type=non_negative_int, default=defaults.seed, metavar="S", help="simulation seed (default: %(default)s)")
+    parser.add_argument(
+        "--epochs", type=positive_int, default=defaults.epochs, metavar="E", help="maximum training epochs (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=defaults.workers,
+        metavar="K",
+        help="processes for simulation and processing (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="training config (default: configs/pointnet.yaml of the source checkout)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the demo; print the error and return 1 when the config is missing."""
+    """Run the demo and return 0.
+
+    Raises:
+        FileNotFoundError: If the training config is missing.
+    """
     from ..demo import DemoSettings, run_demo
 
     settings = DemoSettings(args.output, args.events, args.seed, args.epochs, args.workers, args.config)
-    try:
-        run_demo(settings)
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    run_demo(settings)
     return 0

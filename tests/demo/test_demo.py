@@ -8,6 +8,7 @@ import pytest
 
 from pflow_geo.cli import main
 from pflow_geo.demo import DemoSettings, default_config, run_demo
+from tests.cli_checks import assert_option_rejected
 
 
 def test_demo_default_config_is_in_checkout():
@@ -17,8 +18,31 @@ def test_demo_default_config_is_in_checkout():
 
 def test_demo_missing_config_exits_with_message(tmp_path, capsys):
     status = main(["demo", "--output", str(tmp_path), "--config", str(tmp_path / "missing.yaml")])
+    err = capsys.readouterr().err
     assert status == 1
-    assert "missing.yaml not found" in capsys.readouterr().err
+    assert "missing.yaml not found" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--events", "0", "expected an integer >= 1, got '0'"),
+        ("--epochs", "-1", "expected an integer >= 1, got '-1'"),
+        ("--workers", "0", "expected an integer >= 1, got '0'"),
+        ("--seed", "-3", "expected an integer >= 0, got '-3'"),
+    ],
+)
+def test_demo_rejects_bad_option_value(tmp_path, capsys, option, value, expected):
+    assert_option_rejected(capsys, ["demo", "--output", str(tmp_path), option, value], option, expected)
+
+
+def test_demo_help_metavars(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+
+    usage = " ".join(capsys.readouterr().out.split())
+    assert "[--output DIR] [--events N] [--seed S] [--epochs E] [--workers K] [--config FILE]" in usage
 
 
 @pytest.mark.slow
