@@ -65,7 +65,8 @@ def get_tree(root_file: Any, name: str, path: str | os.PathLike[str]) -> Any:
             path,
             f"tree {name!r} not found; objects present: {present}",
             item=name,
-            hint=f"pass a file that contains {name!r}" + (" or give the geometry file separately" if name == "CellGeo" else ""),
+            hint=f"pass a file that contains {name!r}"
+            + (", or pass the geometry file as cell_geo (pflow-geo: --cell-geo FILE)" if name == "CellGeo" else ""),
         )
     try:
         tree = root_file[name]

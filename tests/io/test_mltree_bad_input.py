@@ -147,6 +147,16 @@ def test_inspect_exits_1_with_message(tmp_path, capsys, make, problem, item, nam
     assert output.out.rstrip().endswith("error(s))")
 
 
+def test_missing_cell_geo_fix_names_option(tmp_path, capsys):
+    path, _ = missing_cell_geo_tree(tmp_path)
+
+    status = main(["inspect", str(path)])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "    fix:  pass a file that contains 'CellGeo', or pass the geometry file as cell_geo (pflow-geo: --cell-geo FILE)\n" in err
+
+
 def unit_case(tmp_path, *, cell_energy, truth_energy, noise_mev=20.0):
     cells = factory.grid_cells(25, noise_mev=noise_mev)
     events = [factory.many_cell_event(1, 25, cell_energy=cell_energy, truth_energy=truth_energy)]
