@@ -12,6 +12,7 @@ from torch_geometric.data import Batch
 from torchmetrics import MeanMetric
 
 from ..datasets.fields import Category
+from ..errors import UsageError
 from ..metrics import SegmentationMetrics
 from ..models import build_model
 from .config import (
@@ -228,7 +229,7 @@ class SegmentationModule(pl.LightningModule):
         if isinstance(scheduler, torch.optim.lr_scheduler.OneCycleLR):
             expected = self.trainer.estimated_stepping_batches
             if scheduler.total_steps != expected:
-                raise ValueError(
+                raise UsageError(
                     f"the one_cycle schedule covers {scheduler.total_steps} optimizer steps but this run has {expected}; "
                     "resume with the trainer.max_epochs and trainer.max_steps of the run that wrote the checkpoint; "
                     "runs that may be extended need --model.scheduler.name cosine_warm_restarts or none"

@@ -124,6 +124,33 @@ def test_last_checkpoint_is_last_epoch(tmp_path: Path, sample_file: Path) -> Non
     assert last["global_step"] == EPOCHS * best["global_step"]
 
 
+def test_resume_longer_one_cycle_rejected(tmp_path: Path, sample_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(fit_args(tmp_path / "data", sample_file, tmp_path / "runs", epochs=1)) == 0
+    last = tmp_path / "runs" / "pointnet" / "version_0" / "checkpoints" / "last.ckpt"
+    capsys.readouterr()
+
+    longer = fit_args(tmp_path / "data", sample_file, tmp_path / "runs", "--ckpt_path", str(last), epochs=2)
+    assert main(longer) == 2
+    message = capsys.readouterr().err
+    assert "one_cycle schedule covers" in message
+    assert "--model.scheduler.name cosine_warm_restarts or none" in message
+    assert "Traceback" not in message
+
+
+def test_resume_longer_without_schedule(tmp_path: Path, sample_file: Path) -> None:
+    no_schedule = ("--model.scheduler.name", "none")
+    assert main(fit_args(tmp_path / "data", sample_file, tmp_path / "runs", *no_schedule, epochs=1)) == 0
+    checkpoints = tmp_path / "runs" / "pointnet" / "version_0" / "checkpoints"
+    first = torch.load(checkpoints / "last.ckpt", weights_only=True)
+
+    longer = fit_args(tmp_path / "data", sample_file, tmp_path / "runs", *no_schedule, "--ckpt_path", str(checkpoints / "last.ckpt"), epochs=2)
+    assert main(longer) == 0
+    resumed = torch.load(checkpoints / "last.ckpt", weights_only=True)
+    assert first["epoch"] == 0
+    assert resumed["epoch"] == 1
+    assert resumed["global_step"] == 2 * first["global_step"]
+
+
 def test_resume_continues_from_saved_epoch(tmp_path: Path, sample_file: Path, straight_run: Path) -> None:
     stop = '{"class_path": "tests.training.helpers.StopAfterEpoch", "init_args": {"epoch": 1}}'
     interrupted = fit_args(tmp_path / "data", sample_file, tmp_path / "first", "--trainer.callbacks+", stop, epochs=EPOCHS)
