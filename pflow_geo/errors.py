@@ -16,8 +16,12 @@ class InputError(Exception):
     """Input that cannot be used: a file, or the data read from it."""
 
 
-class UsageError(Exception):
-    """Invalid command-line option values or combinations. The message names the options."""
+class UsageError(ValueError):
+    """Invalid option values or combinations. The message names the options.
+
+    It is a ValueError, so library callers that catch ValueError for a bad
+    argument still catch it.
+    """
 
 
 def _describe(problem: str, path: str, item: str | None, hint: str) -> str:

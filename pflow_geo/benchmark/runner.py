@@ -46,6 +46,7 @@ from typing import Any
 
 import torch
 
+from ..devices import resolve_device
 from . import PROCESSES
 from .measure import PeakMemory, TrainingClock, cpu_model, measure_latency, median_ms, memory_method
 
@@ -255,7 +256,7 @@ def run_benchmark(settings: BenchmarkSettings) -> dict[str, Any]:
     missing = [str(path) for path in configs.values() if not path.is_file()]
     if missing:
         raise FileNotFoundError(f"config file(s) not found: {', '.join(missing)}; pass the folder of the model configs")
-    device = _resolve_device(settings.device)
+    device = resolve_device(settings.device)
 
     if settings.files is not None:
         files = [os.fspath(Path(path).resolve()) for path in settings.files]
@@ -629,17 +630,6 @@ def _settings_record(settings: BenchmarkSettings, names: list[str], files: list[
     record["device"] = str(device)
     record["extra_cli_args"] = list(settings.extra_cli_args)
     return record
-
-
-def _resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available; use --device cpu")
-    if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"unsupported device {name!r}; expected auto, cpu, cuda or cuda:N")
-    return device
 
 
 def _quartiles_ms(seconds: Sequence[float]) -> list[float]:

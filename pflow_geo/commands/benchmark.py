@@ -9,7 +9,7 @@ import sys
 
 from ..benchmark import PROCESSES
 from ..errors import UsageError
-from .options import check_device_available, device_name, non_negative_int, positive_float, positive_int
+from .options import device_name, non_negative_int, positive_float, positive_int
 
 DESCRIPTION = (
     "Train every registered model (or those named with --models) from its configs/<model>.yaml on the same data, "
@@ -97,7 +97,6 @@ def run(args: argparse.Namespace) -> int:
     from ..benchmark.runner import BenchmarkSettings, Budget, run_benchmark
 
     _check_models(args.models)
-    check_device_available(args.device)
     if not args.verbose:
         # Lightning's per-Trainer notices (devices, tips, seeds) would repeat for every model.
         for name in ("lightning.pytorch", "lightning.fabric"):

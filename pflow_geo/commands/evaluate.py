@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..errors import InputError
-from .options import check_device_available, device_name, positive_int, probability
+from ..errors import InputError, UsageError
+from .options import device_name, positive_int, probability
 
 DESCRIPTION = (
     "Run a checkpoint of `pflow-geo train` and the baselines (always 1, always 0, the delta-R cone and the cell "
@@ -56,7 +56,6 @@ def run(args: argparse.Namespace) -> int:
     """
     from ..training.evaluate import evaluate_checkpoint, format_table, write_metrics
 
-    check_device_available(args.device)
     try:
         evaluation = evaluate_checkpoint(
             args.checkpoint,
@@ -67,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             max_points_per_batch=args.max_points_per_batch,
         )
-    except InputError:
+    except (InputError, UsageError):
         raise
     except ValueError as error:
         # evaluate_checkpoint raises ValueError for data that does not fit the

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 from collections.abc import Callable
 
-from ..errors import UsageError
+from ..devices import DEVICE_NAME
 
 __all__ = [
     "positive_int",
@@ -22,10 +21,7 @@ __all__ = [
     "probability",
     "float_between",
     "device_name",
-    "check_device_available",
 ]
-
-_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 def _parse(text: str, convert: Callable[[str], float], is_valid: Callable[[float], bool], expected: str):
@@ -90,22 +86,7 @@ def float_between(
 
 def device_name(text: str) -> str:
     """Parse a device name: auto, cpu, cuda or cuda:N."""
-    if _DEVICE.fullmatch(text) is None:
+    if DEVICE_NAME.fullmatch(text) is None:
         raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
     return text
 
-
-def check_device_available(name: str) -> None:
-    """Raise UsageError when the ``--device`` value names a CUDA device that this machine lacks.
-
-    Imports torch, so call it from a command's ``run``, not while building the parser.
-    """
-    import torch
-
-    if not name.startswith("cuda"):
-        return
-    if not torch.cuda.is_available():
-        raise UsageError(f"--device {name}: CUDA is not available on this machine; use --device cpu or auto")
-    index = int(name.partition(":")[2] or 0)
-    if index >= torch.cuda.device_count():
-        raise UsageError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s), numbered from 0")

@@ -23,6 +23,7 @@ import pyarrow as pa
 import torch
 from torch_geometric.data import Batch
 
+from ..devices import resolve_device
 from .checkpoints import data_options, load_module, read_checkpoint
 from .datamodule import PointCloudDataModule, fixed_batches
 
@@ -88,12 +89,14 @@ def evaluate_checkpoint(
 
     Raises:
         FileNotFoundError: If the checkpoint is missing.
+        UsageError: A ValueError, if ``device`` is invalid or not on this machine.
         ValueError: If the checkpoint cannot be read or the split has no cell.
     """
     from ..evaluation.baselines import fit_baselines
     from ..evaluation.predictions import build_table
     from ..evaluation.scores import headline_scores
 
+    torch_device = resolve_device(device)
     checkpoint = read_checkpoint(checkpoint_path)
     module = load_module(checkpoint)
     options = data_options(checkpoint)
@@ -115,7 +118,7 @@ def evaluate_checkpoint(
     clouds = [clouds_dataset[index] for index in range(len(clouds_dataset))]
     log.info("evaluating %s on %d %s clouds of %s", checkpoint_path, len(clouds), split, clouds_dataset.processed_dir)
     probabilities = predict_probabilities(
-        module, clouds, clouds_dataset.num_points, data.batch_size, data.max_points_per_batch, _device(device)
+        module, clouds, clouds_dataset.num_points, data.batch_size, data.max_points_per_batch, torch_device
     )
 
     train = data.dataset("train")
@@ -186,12 +189,6 @@ def _format(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return f"{value:.4f}"
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _json_safe(value: Any) -> Any:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from pflow_geo.cli import main
 from tests.cli_checks import assert_option_rejected
@@ -53,6 +54,16 @@ def test_all_with_model_names_fails(capsys: pytest.CaptureFixture[str], tmp_path
     err = capsys.readouterr().err
     assert status == 2
     assert err == "error: --models: give all alone or a list of model names, got all pointnet\n"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without CUDA")
+def test_cuda_without_gpu_fails(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    args = ["benchmark", "--models", "pointnet", "--epochs", "1", "--device", "cuda", "--root", str(tmp_path), "--output", str(tmp_path)]
+    status = main(args)
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err == "error: --device cuda: CUDA is not available on this machine; use --device cpu or auto\n"
 
 
 def test_missing_config_dir_fails(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
