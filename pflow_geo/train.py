@@ -13,7 +13,6 @@ Examples::
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 import warnings
 from collections.abc import Sequence
@@ -56,7 +55,7 @@ def _command_line_cli_class() -> type:
 
     The class is built here so that importing this module does not import Lightning.
     """
-    from .training.checkpoints import check_checkpoint_file, unreadable_checkpoint_error
+    from .training.checkpoints import TORCH_LOAD_ERRORS, check_checkpoint_file, unreadable_checkpoint_error
     from .training.cli import TrainingCLI
 
     class CommandLineTrainingCLI(TrainingCLI):
@@ -65,12 +64,12 @@ def _command_line_cli_class() -> type:
             # the hyperparameters of --ckpt_path with torch.load before any hook runs.
             subcommand = self.config.get("subcommand")
             ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
-            # Keywords such as "last" and "best" are no paths; Lightning resolves them.
+            # Lightning resolves keywords such as "last" and "best", which are not paths.
             if ckpt_path and os.path.exists(ckpt_path):
                 check_checkpoint_file(ckpt_path)
             try:
                 super()._parse_ckpt_path()
-            except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+            except TORCH_LOAD_ERRORS as error:
                 raise unreadable_checkpoint_error(ckpt_path, error) from error
 
         def instantiate_classes(self) -> None:

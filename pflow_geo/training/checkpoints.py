@@ -31,11 +31,15 @@ __all__ = [
     "read_checkpoint",
     "check_checkpoint_file",
     "unreadable_checkpoint_error",
+    "TORCH_LOAD_ERRORS",
     "load_module",
     "data_options",
 ]
 
 _CHECKPOINT_HINT = "pass a .ckpt file that `pflow-geo train` wrote, e.g. runs/<model>/version_<n>/checkpoints/last.ckpt"
+
+# Exceptions that torch.load(..., weights_only=True) raises for a file it cannot read as a checkpoint.
+TORCH_LOAD_ERRORS = (pickle.UnpicklingError, RuntimeError, EOFError)
 
 
 class BestAndLastCheckpoint(ModelCheckpoint):
@@ -80,7 +84,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     check_checkpoint_file(path)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+    except TORCH_LOAD_ERRORS as error:
         raise unreadable_checkpoint_error(path, error) from error
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "hyper_parameters" not in checkpoint:
         raise CheckpointError(path, "not a Lightning checkpoint with state_dict and hyper_parameters", hint=_CHECKPOINT_HINT)
