@@ -7,13 +7,13 @@ import math
 from pathlib import Path
 
 from ..errors import UsageError
-from ..simulation.config import PROCESSES, SimulationConfig
+from ..simulation.config import MAX_ABS_ETA, PROCESSES, SimulationConfig
 from .options import float_between, non_negative_float, non_negative_int, positive_float, positive_int, probability
 
 _DEFAULTS = SimulationConfig()
 
 # Ranges that SimulationConfig accepts, checked here so that errors name the options.
-_ETA = float_between(-3.2, 3.2)
+_ETA = float_between(-MAX_ABS_ETA, MAX_ABS_ETA)
 _PHI = float_between(-math.pi, math.pi, low_text="-pi", high_text="pi")
 _RANGES = (("--energy-min", "--energy-max"), ("--eta-min", "--eta-max"), ("--phi-min", "--phi-max"))
 
@@ -37,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunk-size", type=positive_int, default=_DEFAULTS.chunk_size, metavar="N", help="events generated and written at a time; memory grows with it (default: %(default)s)")
     parser.add_argument("--energy-min", type=positive_float, default=_DEFAULTS.energy_min_gev, metavar="GEV", help="lowest primary energy in GeV (default: %(default)s)")
     parser.add_argument("--energy-max", type=positive_float, default=_DEFAULTS.energy_max_gev, metavar="GEV", help="highest primary energy in GeV; equal to --energy-min for a fixed energy (default: %(default)s)")
-    parser.add_argument("--eta-min", type=_ETA, default=_DEFAULTS.eta_min, metavar="ETA", help="lowest primary pseudorapidity, in [-3.2, 3.2] (default: %(default)s)")
-    parser.add_argument("--eta-max", type=_ETA, default=_DEFAULTS.eta_max, metavar="ETA", help="highest primary pseudorapidity, in [-3.2, 3.2] (default: %(default)s)")
+    parser.add_argument("--eta-min", type=_ETA, default=_DEFAULTS.eta_min, metavar="ETA", help=f"lowest primary pseudorapidity, in [-{MAX_ABS_ETA:g}, {MAX_ABS_ETA:g}] (default: %(default)s)")
+    parser.add_argument("--eta-max", type=_ETA, default=_DEFAULTS.eta_max, metavar="ETA", help=f"highest primary pseudorapidity, in [-{MAX_ABS_ETA:g}, {MAX_ABS_ETA:g}] (default: %(default)s)")
     parser.add_argument("--phi-min", type=_PHI, default=_DEFAULTS.phi_min, metavar="RAD", help="lowest primary azimuth in radians, in [-pi, pi] (default: -pi)")
     parser.add_argument("--phi-max", type=_PHI, default=_DEFAULTS.phi_max, metavar="RAD", help="highest primary azimuth in radians, in [-pi, pi] (default: pi)")
     parser.add_argument("--unmatched-track-rate", type=probability, default=_DEFAULTS.unmatched_track_rate, metavar="P", help="probability per event of an extra track with no truth match (default: %(default)s)")

@@ -7,10 +7,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SimulationConfig", "PROCESSES"]
+__all__ = ["SimulationConfig", "PROCESSES", "MAX_ABS_ETA"]
 
 # What an event can contain: see pflow_geo.simulation.particles.generate_truth.
 PROCESSES = ("rho", "pion", "photon", "pi0", "electron", "jet")
+
+# Largest |eta| of a primary particle, where the simulated EM end-cap layers EME1 and EME2 end.
+MAX_ABS_ETA = 3.2
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ class SimulationConfig:
     def __post_init__(self) -> None:
         checks = [
             (0 < self.energy_min_gev <= self.energy_max_gev, "energy range", "0 < energy_min_gev <= energy_max_gev"),
-            (-3.2 <= self.eta_min <= self.eta_max <= 3.2, "eta range", "-3.2 <= eta_min <= eta_max <= 3.2"),
+            (-MAX_ABS_ETA <= self.eta_min <= self.eta_max <= MAX_ABS_ETA, "eta range", f"-{MAX_ABS_ETA:g} <= eta_min <= eta_max <= {MAX_ABS_ETA:g}"),
             (-math.pi <= self.phi_min <= self.phi_max <= math.pi, "phi range", "-pi <= phi_min <= phi_max <= pi"),
             (self.min_track_pt_gev >= 0, "min_track_pt_gev", ">= 0"),
             (0 <= self.track_efficiency <= 1, "track_efficiency", "between 0 and 1"),
